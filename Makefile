@@ -1,0 +1,40 @@
+# One command to run, one to test. Everything installs from Python and the package registries.
+SHELL := /bin/bash
+PYTHON ?= python3
+# Prefer a uv on PATH; otherwise bootstrap it into the current Python with pip.
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+export UV_PYTHON_DOWNLOADS ?= never
+
+.PHONY: install run test check format lint typecheck browser bench clean
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+run: install
+	$(UV) run --frozen aiharness up
+
+# Browser tests drive Debian's Chromium; install it (and a Hangul font) when missing.
+browser:
+	@bash scripts/ensure-browser.sh
+
+test: install browser
+	$(UV) run --frozen pytest
+
+check: install
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen mypy
+
+format: install
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+bench: install
+	@for f in benchmarks/bench_*.py; do $(UV) run --frozen python $$f; done
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache test-output

@@ -1,0 +1,3 @@
+from aiharness.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Who is calling: principals, and later users, roles, API keys and the audit log."""

@@ -1,0 +1,1 @@
+"""The ``aiharness`` command line: one module per command group."""

@@ -1,0 +1,89 @@
+"""``aiharness up``: API, web UI and the embedded worker in one process tree."""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import typer
+
+from aiharness import __version__
+from aiharness.cli.common import console, fail, settings_or_exit
+from aiharness.config import ConfigError, check_production_secrets
+from aiharness.db import migrate
+from aiharness.observability.logging import configure_logging
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is already in use; stop the other process "
+                    "or choose another port with --port or AIHARNESS_PORT"
+                ) from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def up(
+    host: str | None = typer.Option(None, help="Address to bind (AIHARNESS_HOST)."),
+    port: int | None = typer.Option(None, help="Port to listen on (AIHARNESS_PORT)."),
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="Serve the API and UI only; run workers elsewhere."
+    ),
+) -> None:
+    """Start the platform in the foreground; Ctrl-C stops everything cleanly."""
+    import uvicorn
+
+    from aiharness.app import create_app
+    from aiharness.platform import build_platform
+
+    overrides: dict[str, object] = {"host": host, "port": port}
+    if no_worker:
+        overrides["worker_enabled"] = False
+    settings = settings_or_exit(**overrides)
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        check_production_secrets(settings)
+        ensure_port_free(settings.host, settings.port)
+        platform = build_platform(settings)
+        if settings.auto_migrate:
+            migrate.upgrade(platform.engine)
+        else:
+            state = migrate.revision_state(platform.engine)
+            if not state.at_head:
+                raise ConfigError(
+                    f"database at revision {state.current or 'empty'}, expected {state.head}; "
+                    "run `aiharness db upgrade` or set AIHARNESS_AUTO_MIGRATE=true"
+                )
+        app = create_app(settings, platform)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+
+    shown_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
+    base = f"http://{shown_host}:{settings.port}"
+    console.print(
+        f"[bold]aiharness {__version__}[/] data in [cyan]{settings.data_dir.resolve()}[/]"
+    )
+    console.print(f"  web UI   {base}/")
+    console.print(f"  API docs {base}/docs")
+    console.print(f"  health   {base}/health · {base}/ready · {base}/metrics")
+    console.print("  worker   " + ("embedded" if settings.worker_enabled else "off (--no-worker)"))
+    console.print("Press Ctrl-C to stop.")
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # keep our structured logging
+        access_log=False,  # our middleware writes the access line with the request id
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        fail("the server did not start; see the log above")

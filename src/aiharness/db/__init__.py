@@ -1,0 +1,1 @@
+"""Relational storage: engine, sessions, ORM base and Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Logs, request ids, PII masking and metrics."""

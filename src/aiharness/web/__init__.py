@@ -1,0 +1,1 @@
+"""Server-rendered web UI: Jinja2 templates, HTMX for live parts, every asset vendored."""
