@@ -1,0 +1,1 @@
+"""Knowledge base: parsing, chunking, Korean-aware keyword search, embeddings, stores, retrieval."""
