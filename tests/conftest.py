@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.apps"]
+pytest_plugins = [
+    "tests.fixtures.databases",
+    "tests.fixtures.apps",
+    "tests.fixtures.servers",
+    "tests.fixtures.browser",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from aiharness.events import service as events
 from aiharness.events.router import router as events_router
 from aiharness.events.schemas import EventCreate
 from aiharness.health.router import router as health_router
+from aiharness.jobs.router import router as jobs_router
 from aiharness.observability.logging import get_logger
 from aiharness.observability.middleware import RequestContextMiddleware
 from aiharness.platform import Platform, build_platform
@@ -41,6 +42,12 @@ def start_platform(platform: Platform) -> None:
         state = migrate.upgrade(platform.engine)
         if before != state.current:
             log.info("database migrated", from_revision=before, to_revision=state.current)
+    else:
+        state = migrate.revision_state(platform.engine)
+    if not state.at_head:
+        # Serve anyway: /ready reports the database as behind and says how to fix it.
+        log.warning("database schema is behind", current=state.current, head=state.head)
+        return
     with session_scope(platform.session_factory) as session:
         events.record_event(
             session=session,
@@ -99,5 +106,6 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics)
     app.include_router(health_router)
     app.include_router(events_router)
+    app.include_router(jobs_router)
     mount_web(app)
     return app

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import signal
 import socket
+import sys
 
 import typer
 
@@ -84,6 +87,11 @@ def up(
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
-    server.run()
+    # Uvicorn shuts down gracefully, then re-raises the signal it caught; a requested stop
+    # after a clean shutdown is a success, so exit 0 instead of dying by the signal.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     if not server.started:
         fail("the server did not start; see the log above")
+    console.print("aiharness stopped")
