@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: install run test check format lint typecheck browser bench clean
+.PHONY: install run test check format docs browser bench clean
 
 install: .venv/.installed
 
@@ -32,6 +32,9 @@ check: install
 format: install
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
+
+docs: install
+	$(UV) run --frozen python scripts/update_docs.py
 
 bench: install
 	@for f in benchmarks/bench_*.py; do $(UV) run --frozen python $$f; done

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -75,10 +75,24 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+# Machine-facing paths always get JSON; a browser asking for a page gets the HTML error page.
+_API_PREFIXES = ("/api", "/v1", "/health", "/ready", "/metrics", "/status", "/jobs", "/rag", "/ask")
+
+
+def _wants_html(request: Request) -> bool:
+    if request.url.path.startswith(_API_PREFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     details = None if isinstance(exc.detail, str) else exc.detail
+    render_html = getattr(request.app.state, "render_html_error", None)
+    if render_html is not None and _wants_html(request):
+        response: Response = render_html(request, exc.status_code, message)
+        return response
     return error_response(exc.status_code, message, details=details, headers=exc.headers)
 
 

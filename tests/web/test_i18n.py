@@ -65,3 +65,14 @@ def test_pages_escape_user_text(client: TestClient) -> None:
     response = client.get("/", params={"lang": "<script>"})
     assert response.status_code == 200
     assert "<script>" not in response.text.split("</head>")[1]
+
+
+@pytest.mark.integration
+def test_a_browser_gets_an_html_error_page_and_an_api_client_json(client: TestClient) -> None:
+    page = client.get("/no-such-page", headers={"Accept": "text/html", "Accept-Language": "ko"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "문제가 발생했습니다" in page.text
+    api = client.get("/api/no-such", headers={"Accept": "text/html"})
+    assert api.status_code == 404
+    assert api.json()["error"]["code"] == "not_found"

@@ -6,9 +6,6 @@ import typer
 
 from aiharness.cli.common import console, fail, settings_or_exit
 from aiharness.config import ConfigError
-from aiharness.db import migrate
-from aiharness.db.engine import create_db_engine, describe_url
-from aiharness.platform import ensure_data_dir
 
 app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 
@@ -18,6 +15,10 @@ def upgrade(
     revision: str = typer.Argument("head", help="Target revision (default: the newest)."),
 ) -> None:
     """Apply migrations up to REVISION."""
+    from aiharness.db import migrate
+    from aiharness.db.engine import create_db_engine, describe_url
+    from aiharness.platform import ensure_data_dir
+
     settings = settings_or_exit()
     try:
         ensure_data_dir(settings)
@@ -36,6 +37,10 @@ def upgrade(
 @app.command()
 def current() -> None:
     """Show the database's revision and the newest one this version knows."""
+    from aiharness.db import migrate
+    from aiharness.db.engine import create_db_engine, describe_url
+    from aiharness.platform import ensure_data_dir
+
     settings = settings_or_exit()
     try:
         ensure_data_dir(settings)

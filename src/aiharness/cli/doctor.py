@@ -6,6 +6,7 @@ import os
 import platform as pyplatform
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -13,7 +14,9 @@ from rich.table import Table
 from aiharness import __version__
 from aiharness.cli.common import console, settings_or_exit
 from aiharness.config import ConfigError, Settings
-from aiharness.health.checks import CheckReport, run_checks_sync
+
+if TYPE_CHECKING:
+    from aiharness.health.checks import CheckReport
 
 STATUS_STYLE = {
     "ok": "[green]ok[/]",
@@ -62,6 +65,7 @@ def _report_row(report: CheckReport) -> Row:
 
 def doctor() -> None:
     """Check Python, the data dir, the database and every configured dependency."""
+    from aiharness.health.checks import run_checks_sync
     from aiharness.platform import build_platform
 
     settings = settings_or_exit()

@@ -13,7 +13,6 @@ import typer
 from aiharness import __version__
 from aiharness.cli.common import console, fail, settings_or_exit
 from aiharness.config import ConfigError, check_production_secrets
-from aiharness.db import migrate
 from aiharness.observability.logging import configure_logging
 
 
@@ -43,6 +42,7 @@ def up(
     import uvicorn
 
     from aiharness.app import create_app
+    from aiharness.db import migrate
     from aiharness.platform import build_platform
 
     overrides: dict[str, object] = {"host": host, "port": port}

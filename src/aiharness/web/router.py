@@ -67,5 +67,6 @@ for item in NAV:
 
 def mount_web(app: FastAPI) -> None:
     app.state.web = WebUI()
+    app.state.render_html_error = app.state.web.render_error
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)

@@ -74,6 +74,15 @@ class WebUI:
         return response
 
 
+    def render_error(self, request: Request, status_code: int, message: str) -> HTMLResponse:
+        return self.render(
+            request,
+            "error.html",
+            {"status_code": status_code, "message": message},
+            status_code=status_code,
+        )
+
+
 def get_web(request: Request) -> WebUI:
     web: WebUI = request.app.state.web
     return web
