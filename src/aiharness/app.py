@@ -18,7 +18,6 @@ from aiharness.events import service as events
 from aiharness.events.router import router as events_router
 from aiharness.events.schemas import EventCreate
 from aiharness.health.router import router as health_router
-from aiharness.jobs.router import router as jobs_router
 from aiharness.observability.logging import get_logger
 from aiharness.observability.middleware import RequestContextMiddleware
 from aiharness.platform import Platform, build_platform
@@ -106,6 +105,5 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics)
     app.include_router(health_router)
     app.include_router(events_router)
-    app.include_router(jobs_router)
     mount_web(app)
     return app
