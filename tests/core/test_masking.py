@@ -52,3 +52,22 @@ def test_secret_named_fields_are_replaced_whole() -> None:
     event = {"user": "kim", "password": "x", "headers": {"Authorization": "Basic abc"}, "n": 3}
     masked = mask_value(event)
     assert masked == {"user": "kim", "password": MASK, "headers": {"Authorization": MASK}, "n": 3}
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    ["0d06126012924bb78d9a71deb6e3a897", "job-9001012234567x", "sha256:a01012345678b"],
+)
+def test_digits_inside_identifiers_are_not_mistaken_for_phones(identifier: str) -> None:
+    assert mask_text(identifier) == identifier
+
+
+def test_korean_text_glued_to_a_phone_number_is_still_masked() -> None:
+    assert "1234" not in mask_text("연락처010-1234-5678입니다")
+
+
+def test_request_ids_are_never_masked() -> None:
+    from aiharness.observability.masking import mask_event_dict
+
+    event = {"request_id": "0d06126012924bb78d9a71deb6e3a897", "event": "x"}
+    assert mask_event_dict(None, "info", event) == event

@@ -43,14 +43,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"), "[EMAIL]"),
     # Korean resident registration number: YYMMDD-GNNNNNN with a plausible date and gender digit.
     (
-        re.compile(r"(?<!\d)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s?-?\s?[1-8]\d{6}(?!\d)"),
+        re.compile(
+            r"(?<![0-9A-Za-z])\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+            r"\s?-?\s?[1-8]\d{6}(?![0-9A-Za-z])"
+        ),
         "[RRN]",
     ),
     # Korean phones: mobile 010-1234-5678, Seoul 02-123-4567, regional 031-..., 070, +82 forms.
     (
         re.compile(
-            r"(?<![\d+])(?:\+82[-.\s]?|0)(?:1[016789]|2|[3-6][1-5]|70|50\d)"
-            r"[-.\s)]?\d{3,4}[-.\s]?\d{4}(?!\d)"
+            r"(?<![0-9A-Za-z+])(?:\+82[-.\s]?|0)(?:1[016789]|2|[3-6][1-5]|70|50\d)"
+            r"[-.\s)]?\d{3,4}[-.\s]?\d{4}(?![0-9A-Za-z])"
         ),
         "[PHONE]",
     ),
@@ -81,8 +84,15 @@ def mask_value(value: Any, key: str | None = None) -> Any:
     return value
 
 
+# Keys whose values the platform itself generates; masking them could only corrupt them.
+STRUCTURAL_KEYS = frozenset({"request_id", "timestamp", "level", "logger", "route", "method"})
+
+
 def mask_event_dict(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> dict[str, Any]:
     """structlog processor: mask every value of the event, keys kept."""
-    return {key: mask_value(value, key) for key, value in event_dict.items()}
+    return {
+        key: value if key in STRUCTURAL_KEYS else mask_value(value, key)
+        for key, value in event_dict.items()
+    }
