@@ -18,6 +18,9 @@ from aiharness.events import service as events
 from aiharness.events.router import router as events_router
 from aiharness.events.schemas import EventCreate
 from aiharness.health.router import router as health_router
+from aiharness.jobs.router import router as jobs_router
+from aiharness.knowledge.router import alias_router as knowledge_alias_router
+from aiharness.knowledge.router import router as knowledge_router
 from aiharness.observability.logging import get_logger
 from aiharness.observability.middleware import RequestContextMiddleware
 from aiharness.platform import Platform, build_platform
@@ -59,6 +62,22 @@ def start_platform(platform: Platform) -> None:
     for service in platform.services:
         service.start()
         log.info("service started", service=service.name)
+    queue_demo(platform)
+
+
+def queue_demo(platform: Platform) -> None:
+    """On a fresh data dir, queue the sample documents as a job (search works on first start)."""
+    from aiharness.jobs.wiring import queues_of
+    from aiharness.knowledge.ingest import queue_demo_ingest
+
+    try:
+        queue_demo_ingest(
+            settings=platform.settings,
+            session_factory=platform.session_factory,
+            queues=queues_of(platform),
+        )
+    except Exception:  # the demo is a convenience; it must never stop the platform
+        log.exception("could not queue the demo documents")
 
 
 def stop_platform(platform: Platform) -> None:
@@ -105,5 +124,8 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics)
     app.include_router(health_router)
     app.include_router(events_router)
+    app.include_router(jobs_router)
+    app.include_router(knowledge_router)
+    app.include_router(knowledge_alias_router)
     mount_web(app)
     return app

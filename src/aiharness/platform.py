@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +13,10 @@ from aiharness.config import Settings
 from aiharness.db.engine import create_db_engine, create_session_factory
 from aiharness.health.checks import DependencyCheck, database_check
 from aiharness.observability.metrics import Metrics
+
+if TYPE_CHECKING:
+    from aiharness.jobs.queue import QueueHub
+    from aiharness.knowledge.runtime import KnowledgeRuntime
 
 
 class BackgroundService(Protocol):
@@ -34,8 +38,16 @@ class Platform:
     checks: list[DependencyCheck] = field(default_factory=list)
     services: list[BackgroundService] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
+    # The job queues (set by aiharness.jobs.wiring.install_jobs); opened lazily.
+    queues: QueueHub | None = None
+    # The knowledge store and embedder (set by aiharness.knowledge.wiring); built lazily.
+    knowledge: KnowledgeRuntime | None = None
 
     def close(self) -> None:
+        if self.knowledge is not None:
+            self.knowledge.close()
+        if self.queues is not None:
+            self.queues.close()
         self.engine.dispose()
 
 
@@ -66,4 +78,9 @@ def build_platform(settings: Settings) -> Platform:
         metrics=Metrics(),
     )
     platform.checks.append(database_check(engine))
+    from aiharness.jobs.wiring import install_jobs
+    from aiharness.knowledge.wiring import install_knowledge
+
+    install_knowledge(platform)  # before jobs: registers the ingest job type
+    install_jobs(platform)
     return platform

@@ -1,4 +1,4 @@
-"""Docs are tested: the generated settings tables match the model, the quickstart stays two commands."""
+"""Docs are tested: generated settings tables match the model; the quickstart is two commands."""
 
 from __future__ import annotations
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from aiharness import __version__
-from aiharness.cli import db, doctor, up
+from aiharness.cli import db, doctor, knowledge, up
 from aiharness.cli.common import console, fail
 from aiharness.config import ConfigError
+from aiharness.jobs import cli as jobs_cli
 
 app = typer.Typer(
     name="aiharness",
@@ -19,6 +20,11 @@ app = typer.Typer(
 app.command("up")(up.up)
 app.command("doctor")(doctor.doctor)
 app.add_typer(db.app, name="db")
+app.add_typer(jobs_cli.app, name="jobs")
+app.command("worker")(jobs_cli.worker)
+app.command("ingest")(knowledge.ingest)
+app.command("search")(knowledge.search)
+app.add_typer(knowledge.collections_app, name="collections")
 
 
 @app.command()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("aiharness.events.models",)
+MODEL_MODULES = (
+    "aiharness.events.models",
+    "aiharness.jobs.models",
+    "aiharness.knowledge.models",
+)
 
 
 def import_all_models() -> None:

@@ -14,11 +14,13 @@ from aiharness.db.engine import describe_url
 from aiharness.deps import CurrentPrincipal, PlatformDep, SessionDep
 from aiharness.events import service as events
 from aiharness.health.checks import is_ready, run_checks
+from aiharness.jobs.pages import router as jobs_pages
+from aiharness.knowledge.pages import router as knowledge_pages
 from aiharness.web.templating import NAV, WebUI, get_web
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Sections whose feature has not landed yet: they render an honest "not yet" page.
-PLACEHOLDER_SECTIONS = {"knowledge", "ask", "jobs", "datasets", "models", "admin"}
+PLACEHOLDER_SECTIONS = {"ask", "datasets", "models", "admin"}
 
 WebDep = Annotated[WebUI, Depends(get_web)]
 router = APIRouter(include_in_schema=False)
@@ -70,3 +72,5 @@ def mount_web(app: FastAPI) -> None:
     app.state.render_html_error = app.state.web.render_error
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
+    app.include_router(jobs_pages)
+    app.include_router(knowledge_pages)

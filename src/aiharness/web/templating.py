@@ -73,7 +73,6 @@ class WebUI:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
         return response
 
-
     def render_error(self, request: Request, status_code: int, message: str) -> HTMLResponse:
         return self.render(
             request,

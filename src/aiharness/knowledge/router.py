@@ -1,0 +1,194 @@
+"""/api/collections, /api/documents, /api/ingest and /api/rag/search (plus the old /rag/search)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+
+from aiharness.deps import CurrentPrincipal, PlatformDep, SessionDep, SettingsDep
+from aiharness.jobs.router import QueuesDep
+from aiharness.knowledge import ingest, retrieval, service
+from aiharness.knowledge.runtime import KnowledgeRuntime
+from aiharness.knowledge.schemas import (
+    CollectionCreate,
+    CollectionPublic,
+    DocumentPage,
+    DocumentPublic,
+    DocumentStatus,
+    IngestPathRequest,
+    IngestResponse,
+    SearchHit,
+    SearchMode,
+)
+from aiharness.platform import Platform
+
+router = APIRouter(tags=["knowledge"])
+alias_router = APIRouter(include_in_schema=False)
+
+
+def knowledge_of(platform: Platform) -> KnowledgeRuntime:
+    """The platform's knowledge runtime (built by ``build_platform``; made here for bare ones)."""
+    if platform.knowledge is None:
+        platform.knowledge = KnowledgeRuntime(settings=platform.settings, engine=platform.engine)
+    return platform.knowledge
+
+
+def get_runtime(platform: PlatformDep) -> KnowledgeRuntime:
+    return knowledge_of(platform)
+
+
+RuntimeDep = Annotated[KnowledgeRuntime, Depends(get_runtime)]
+NameQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
+
+
+@router.post("/api/collections", status_code=status.HTTP_201_CREATED, summary="Create a collection")
+def create_collection(
+    collection_in: CollectionCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+    _p: CurrentPrincipal,
+) -> CollectionPublic:
+    model, dim = runtime.identity()
+    return service.create_collection(
+        session=session, collection_in=collection_in, settings=settings, model=model, dim=dim
+    )
+
+
+@router.get("/api/collections", summary="Collections with document and chunk counts")
+def list_collections(session: SessionDep, _p: CurrentPrincipal) -> list[CollectionPublic]:
+    return service.list_collections(session=session)
+
+
+@router.get("/api/collections/{name}", summary="One collection")
+def show_collection(name: str, session: SessionDep, _p: CurrentPrincipal) -> CollectionPublic:
+    return service.show_collection(session=session, name=name)
+
+
+@router.delete(
+    "/api/collections/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a collection with its documents, chunks and vectors",
+)
+def delete_collection(
+    name: str, session: SessionDep, runtime: RuntimeDep, _p: CurrentPrincipal
+) -> Response:
+    service.delete_collection(session=session, store=runtime.writer_store(), name=name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/api/collections/{name}/documents",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Upload files (several at once); returns the ingest job and each file's outcome",
+)
+def upload_documents(
+    name: str,
+    files: Annotated[list[UploadFile], File(description="One or more files.")],
+    session: SessionDep,
+    settings: SettingsDep,
+    queues: QueuesDep,
+    _p: CurrentPrincipal,
+) -> IngestResponse:
+    return ingest.ingest_uploads(
+        session=session,
+        queues=queues,
+        settings=settings,
+        collection_name=name,
+        files=[(f.filename, f.file) for f in files],
+    )
+
+
+@router.post(
+    "/api/ingest",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ingest a file or folder on the server (inside the allowed roots)",
+)
+def ingest_server_path(
+    request: IngestPathRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    queues: QueuesDep,
+    runtime: RuntimeDep,
+    _p: CurrentPrincipal,
+) -> IngestResponse:
+    return ingest.ingest_path(
+        session=session,
+        queues=queues,
+        settings=settings,
+        raw_path=request.path,
+        collection_name=request.collection,
+        recursive=request.recursive,
+        create_collection=request.create_collection,
+        identity=runtime.identity,
+    )
+
+
+@router.get("/api/documents", summary="Documents, newest first")
+def list_documents(
+    session: SessionDep,
+    _p: CurrentPrincipal,
+    collection: NameQuery = None,
+    status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DocumentPage:
+    return service.list_documents(
+        session=session, collection=collection, status=status_, limit=limit, offset=offset
+    )
+
+
+@router.get("/api/documents/{document_id}", summary="One document with its status and error")
+def get_document(document_id: int, session: SessionDep, _p: CurrentPrincipal) -> DocumentPublic:
+    return service.get_document(session=session, document_id=document_id)
+
+
+@router.delete(
+    "/api/documents/{document_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a document with its chunks and vectors",
+)
+def delete_document(
+    document_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+    _p: CurrentPrincipal,
+) -> Response:
+    service.delete_document(
+        session=session, store=runtime.writer_store(), document_id=document_id, settings=settings
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _search(
+    session: SessionDep,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+    _p: CurrentPrincipal,
+    q: Annotated[str, Query(min_length=1, max_length=retrieval.MAX_QUERY_CHARS)],
+    k: Annotated[int, Query(ge=1, le=100)] = 5,
+    collection: NameQuery = None,
+    mode: SearchMode = "hybrid",
+) -> list[SearchHit]:
+    return retrieval.search(
+        session=session,
+        store=runtime.search_store(),
+        embedder=lambda: runtime.embedder,
+        settings=settings,
+        query=q,
+        k=k,
+        mode=mode,
+        collection=collection,
+        reranker=runtime.reranker,
+    )
+
+
+router.add_api_route(
+    "/api/rag/search",
+    _search,
+    methods=["GET"],
+    summary="Ranked passages for a query: keyword, vector or hybrid",
+)
+alias_router.add_api_route("/rag/search", _search, methods=["GET"])

@@ -1,0 +1,416 @@
+"""Collections and documents: create, list, show, delete; registering files for ingestion.
+
+A collection records the embedding model, its dimension, the chunking settings and the keyword
+analyzer when it is created: its vectors and terms only make sense with those. Documents are
+identified by (collection, source path); content hashes make re-ingestion of an unchanged file
+a no-op and let a changed file replace its chunks in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from aiharness.config import Settings
+from aiharness.db.base import utcnow
+from aiharness.errors import APIError, NotFoundError
+from aiharness.knowledge.models import Chunk, Collection, Document
+from aiharness.knowledge.schemas import (
+    IN_PROGRESS,
+    CollectionCreate,
+    CollectionPublic,
+    DocumentCounts,
+    DocumentPage,
+    DocumentPublic,
+    IngestedDocument,
+)
+from aiharness.knowledge.sources import SourceFile
+from aiharness.knowledge.stores.base import KnowledgeStore
+
+MIME_TYPES = {
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".hwpx": "application/hwp+zip",
+}
+
+
+class CollectionExistsError(APIError):
+    def __init__(self, name: str) -> None:
+        super().__init__(409, f"collection {name!r} already exists", code="collection_exists")
+
+
+# -- collections ----------------------------------------------------------------------------
+def create_collection(
+    *, session: Session, collection_in: CollectionCreate, settings: Settings, model: str, dim: int
+) -> CollectionPublic:
+    """Record a collection with the embedding model (``model``, ``dim``) that will fill it."""
+    chunking = collection_in.chunking
+    chunking_dict = (
+        chunking.model_dump()
+        if chunking is not None
+        else {"max_tokens": settings.chunk_max_tokens, "overlap": settings.chunk_overlap}
+    )
+    collection = Collection(
+        name=collection_in.name,
+        description=collection_in.description,
+        embedding_model=model,
+        embedding_dim=dim,
+        chunking=chunking_dict,
+        analyzer=collection_in.analyzer,
+        index_generation=0,
+    )
+    session.add(collection)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise CollectionExistsError(collection_in.name) from None
+    return collection_public(session=session, collection=collection)
+
+
+def find_collection(*, session: Session, name: str) -> Collection | None:
+    return session.scalars(select(Collection).where(Collection.name == name)).first()
+
+
+def get_collection(*, session: Session, name: str) -> Collection:
+    collection = find_collection(session=session, name=name)
+    if collection is None:
+        raise NotFoundError(
+            f"collection {name!r} does not exist; create it with "
+            f"`aiharness collections create {name}` or POST /api/collections"
+        )
+    return collection
+
+
+def _counts(session: Session, collection_ids: Sequence[int]) -> dict[int, DocumentCounts]:
+    counts: dict[int, dict[str, int]] = {cid: {} for cid in collection_ids}
+    if not collection_ids:
+        return {}
+    rows = session.execute(
+        select(Document.collection_id, Document.status, func.count())
+        .where(Document.collection_id.in_(collection_ids))
+        .group_by(Document.collection_id, Document.status)
+    ).all()
+    for cid, status, n in rows:
+        counts[cid][status] = int(n)
+    return {
+        cid: DocumentCounts(total=sum(by_status.values()), **by_status)
+        for cid, by_status in counts.items()
+    }
+
+
+def _chunk_totals(session: Session, collection_ids: Sequence[int]) -> dict[int, int]:
+    if not collection_ids:
+        return {}
+    rows = session.execute(
+        select(Chunk.collection_id, func.count())
+        .where(Chunk.collection_id.in_(collection_ids))
+        .group_by(Chunk.collection_id)
+    ).all()
+    return {int(cid): int(n) for cid, n in rows}
+
+
+def _public(collection: Collection, counts: DocumentCounts, chunks: int) -> CollectionPublic:
+    return CollectionPublic(
+        id=collection.id,
+        name=collection.name,
+        description=collection.description,
+        embedding_model=collection.embedding_model,
+        embedding_dim=collection.embedding_dim,
+        chunking=dict(collection.chunking or {}),
+        analyzer=collection.analyzer,
+        documents=counts,
+        chunks=chunks,
+        created_at=collection.created_at,
+        updated_at=collection.updated_at,
+    )
+
+
+def collection_public(*, session: Session, collection: Collection) -> CollectionPublic:
+    counts = _counts(session, [collection.id]).get(collection.id, DocumentCounts())
+    chunks = _chunk_totals(session, [collection.id]).get(collection.id, 0)
+    return _public(collection, counts, chunks)
+
+
+def list_collections(*, session: Session) -> list[CollectionPublic]:
+    rows = session.scalars(select(Collection).order_by(Collection.name)).all()
+    ids = [c.id for c in rows]
+    counts = _counts(session, ids)
+    chunks = _chunk_totals(session, ids)
+    return [_public(c, counts.get(c.id, DocumentCounts()), chunks.get(c.id, 0)) for c in rows]
+
+
+def show_collection(*, session: Session, name: str) -> CollectionPublic:
+    return collection_public(session=session, collection=get_collection(session=session, name=name))
+
+
+def delete_collection(*, session: Session, store: KnowledgeStore, name: str) -> None:
+    """Delete every document through the store (chunks, vectors, keyword entries), then the row."""
+    collection = get_collection(session=session, name=name)
+    doc_ids = session.scalars(
+        select(Document.id).where(Document.collection_id == collection.id)
+    ).all()
+    session.commit()  # end the read transaction: SQLite store writes need the lock
+    for document_id in doc_ids:
+        store.delete_document(document_id=document_id)
+    session.delete(session.get(Collection, collection.id) or collection)
+    session.commit()
+
+
+# -- documents ------------------------------------------------------------------------------
+def document_public(document: Document, collection_name: str) -> DocumentPublic:
+    meta = document.meta or {}
+    return DocumentPublic(
+        id=document.id,
+        collection=collection_name,
+        collection_id=document.collection_id,
+        source_kind=document.source_kind,
+        source_path=document.source_path,
+        file_name=document.file_name,
+        mime_type=document.mime_type,
+        size_bytes=document.size_bytes,
+        content_hash=document.content_hash,
+        status=document.status,
+        error=document.error,
+        page_count=document.page_count,
+        chunk_count=document.chunk_count,
+        job_id=meta.get("job_id"),
+        created_at=document.created_at,
+        updated_at=document.updated_at,
+        indexed_at=document.indexed_at,
+    )
+
+
+def list_documents(
+    *,
+    session: Session,
+    collection: str | None = None,
+    status: str | None = None,
+    ids: Sequence[int] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> DocumentPage:
+    """Newest first; filtered by collection name, status or ids."""
+    query = select(Document, Collection.name).join(
+        Collection, Collection.id == Document.collection_id
+    )
+    count = select(func.count()).select_from(Document)
+    if collection is not None:
+        cid = get_collection(session=session, name=collection).id
+        query = query.where(Document.collection_id == cid)
+        count = count.where(Document.collection_id == cid)
+    if status is not None:
+        query = query.where(Document.status == status)
+        count = count.where(Document.status == status)
+    if ids is not None:
+        query = query.where(Document.id.in_(list(ids)))
+        count = count.where(Document.id.in_(list(ids)))
+    rows = session.execute(
+        query.order_by(Document.created_at.desc(), Document.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return DocumentPage(
+        items=[document_public(doc, name) for doc, name in rows],
+        total=session.scalar(count) or 0,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _load_document(session: Session, document_id: int) -> tuple[Document, str]:
+    row = session.execute(
+        select(Document, Collection.name)
+        .join(Collection, Collection.id == Document.collection_id)
+        .where(Document.id == document_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"document {document_id} does not exist")
+    return row[0], row[1]
+
+
+def get_document(*, session: Session, document_id: int) -> DocumentPublic:
+    document, name = _load_document(session, document_id)
+    return document_public(document, name)
+
+
+def delete_document(
+    *, session: Session, store: KnowledgeStore, document_id: int, settings: Settings
+) -> None:
+    """Remove the document, its chunks and vectors, and its upload file if nothing else uses it."""
+    document, _name = _load_document(session, document_id)
+    stored = (document.meta or {}).get("stored_path")
+    kind, content_hash = document.source_kind, document.content_hash
+    session.commit()
+    store.delete_document(document_id=document_id)
+    if kind == "upload" and stored and content_hash:
+        others = session.scalar(
+            select(func.count())
+            .select_from(Document)
+            .where(Document.content_hash == content_hash, Document.source_kind == "upload")
+        )
+        if not others:
+            from pathlib import Path
+
+            path = Path(stored)
+            if path.is_relative_to(settings.data_dir.resolve() / "uploads"):
+                path.unlink(missing_ok=True)
+
+
+# -- registering files for ingestion ---------------------------------------------------------
+def mime_type(file_name: str) -> str:
+    from pathlib import Path
+
+    return MIME_TYPES.get(Path(file_name).suffix.lower(), "application/octet-stream")
+
+
+def register_source(
+    *, session: Session, collection: Collection, source: SourceFile, token: str
+) -> IngestedDocument:
+    """Create or update the document row for ``source`` and decide whether it needs a job.
+
+    - same path, same hash, ready or in progress: ``unchanged`` (nothing to do);
+    - same hash under another path in this collection: ``duplicate`` (nothing to do);
+    - rejected at the door (bad name, over the size cap): recorded as ``failed``;
+    - otherwise ``queued`` with ``token``: the ingest job of that token owns the row. A changed
+      file keeps its old chunks searchable until the job swaps them atomically.
+    """
+    existing = session.scalars(
+        select(Document).where(
+            Document.collection_id == collection.id, Document.source_path == source.source_path
+        )
+    ).first()
+    if source.error is None and source.content_hash:
+        if (
+            existing is not None
+            and existing.content_hash == source.content_hash
+            and existing.status != "failed"
+            and (existing.status == "ready" or _job_alive(session, existing))
+        ):
+            return _outcome(existing, "unchanged")
+        twin = session.scalars(
+            select(Document).where(
+                Document.collection_id == collection.id,
+                Document.content_hash == source.content_hash,
+                Document.source_path != source.source_path,
+                Document.status != "failed",
+            )
+        ).first()
+        if twin is not None:
+            return IngestedDocument(
+                document_id=twin.id,
+                file_name=source.file_name,
+                outcome="duplicate",
+                status=twin.status,
+                duplicate_of=twin.id,
+                error=f"{source.file_name} has the same content as {twin.file_name} "
+                f"(document {twin.id}); not ingested again",
+            )
+    if source.error is not None and existing is not None and existing.status != "failed":
+        # A bad new version must not hide a good old one: keep the row, report the refusal.
+        return IngestedDocument(
+            document_id=existing.id,
+            file_name=source.file_name,
+            outcome="rejected",
+            status=existing.status,
+            error=f"{source.error}; the version already indexed stays as it was",
+        )
+    if source.error is not None and not source.source_path:
+        # Nothing identifies it (e.g. a name with '..'): report it without a row.
+        return IngestedDocument(
+            document_id=None,
+            file_name=source.file_name,
+            outcome="rejected",
+            status="failed",
+            error=source.error,
+        )
+    now = utcnow()
+    values: dict[str, Any] = {
+        "source_kind": source.source_kind,
+        "file_name": source.file_name,
+        "mime_type": mime_type(source.file_name),
+        "size_bytes": source.size_bytes,
+        "content_hash": source.content_hash,
+        "status": "failed" if source.error else "queued",
+        "error": source.error,
+        "updated_at": now,
+    }
+    meta = {"stored_path": str(source.stored_path) if source.stored_path else None}
+    if source.error is None:
+        meta["ingest_token"] = token
+    document = existing
+    if document is None:
+        document = Document(
+            collection_id=collection.id,
+            source_path=source.source_path,
+            chunk_count=0,
+            created_at=now,
+            meta=meta,
+            **values,
+        )
+        session.add(document)
+        try:
+            session.commit()
+        except IntegrityError:
+            # A concurrent request registered the same path first: treat it like a re-submit.
+            session.rollback()
+            return register_source(
+                session=session, collection=collection, source=source, token=token
+            )
+    else:
+        for key, value in values.items():
+            setattr(document, key, value)
+        document.meta = {**(document.meta or {}), **meta}
+        session.commit()
+    outcome = "rejected" if source.error else "queued"
+    return _outcome(document, outcome, error=source.error)
+
+
+def _job_alive(session: Session, document: Document) -> bool:
+    """An in-progress document whose job ended (cancelled while queued, lost) needs a new job."""
+    from aiharness.jobs.models import Job
+    from aiharness.jobs.schemas import TERMINAL_STATUSES
+
+    job_id = (document.meta or {}).get("job_id")
+    if not job_id:
+        return True  # being registered right now by a concurrent request
+    status = session.scalar(select(Job.status).where(Job.id == job_id))
+    return status is not None and status not in TERMINAL_STATUSES
+
+
+def _outcome(document: Document, outcome: str, *, error: str | None = None) -> IngestedDocument:
+    return IngestedDocument(
+        document_id=document.id,
+        file_name=document.file_name,
+        outcome=outcome,
+        status=document.status,
+        error=error,
+    )
+
+
+def set_job_id(*, session: Session, document_ids: Sequence[int], job_id: str) -> None:
+    """Remember which job handles each document (shown in the UI and the API)."""
+    for document in session.scalars(select(Document).where(Document.id.in_(list(document_ids)))):
+        document.meta = {**(document.meta or {}), "job_id": job_id}
+    session.commit()
+
+
+def pending_count(*, session: Session, collection_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Document)
+            .where(Document.collection_id == collection_id, Document.status.in_(IN_PROGRESS))
+        )
+        or 0
+    )

@@ -1,0 +1,343 @@
+"""Embedded knowledge store: SQLite (WAL) for rows and FTS5 keywords, an in-process vector index.
+
+Keyword search is SQLite FTS5 with its built-in ``bm25()`` over a column holding the
+space-joined, pre-analysed terms: the keyword index then lives in the same transaction as the
+chunks, so a replace is atomic for keywords without any extra bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, bindparam, text
+
+from aiharness.db.base import UTCDateTime, utcnow
+from aiharness.knowledge.stores.base import (
+    ChunkHit,
+    ChunkRecord,
+    ScoredChunk,
+    SearchFilters,
+    StoreError,
+    StoreStats,
+    candidate_terms,
+    check_k,
+    check_metadata_filters,
+    clean_terms,
+    normalise_vector,
+    unique_terms,
+)
+from aiharness.knowledge.stores.vector_index import VectorIndex
+
+_INSERT_CHUNK = text(
+    "INSERT INTO chunks (document_id, collection_id, chunk_index, text, page, heading, "
+    "token_count, metadata, terms, term_count, embedding) VALUES (:document_id, :collection_id, "
+    ":chunk_index, :text, :page, :heading, :token_count, :metadata, :terms, :term_count, "
+    ":embedding)"
+)
+
+
+def fts_query(terms: Sequence[str]) -> str:
+    """An FTS5 MATCH expression: each term a quoted string, OR-ed (BM25 ranks partial matches)."""
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _single_token(term: str) -> bool:
+    return all(ch.isalnum() for ch in term)
+
+
+def metadata_path(key: str) -> str:
+    return '$."' + key.replace('"', '""') + '"'
+
+
+def chunk_rows(
+    *, document_id: int, collection_id: int, dim: int, chunks: Sequence[ChunkRecord]
+) -> list[dict[str, Any]]:
+    """Validate chunks and turn them into insert parameters (vectors as float32 bytes)."""
+    seen: set[int] = set()
+    rows = []
+    for chunk in chunks:
+        if chunk.index in seen:
+            raise StoreError(f"chunk index {chunk.index} appears twice in document {document_id}")
+        seen.add(chunk.index)
+        vector = normalise_vector(chunk.vector, dim=dim, what=f"vector of chunk {chunk.index}")
+        terms = clean_terms(chunk.terms)
+        rows.append(
+            {
+                "document_id": document_id,
+                "collection_id": collection_id,
+                "chunk_index": chunk.index,
+                "text": chunk.text,
+                "page": chunk.page,
+                "heading": chunk.heading,
+                "token_count": chunk.token_count,
+                "metadata": json.dumps(dict(chunk.metadata), ensure_ascii=False),
+                "terms": " ".join(terms),
+                "term_count": len(terms),
+                "embedding": vector,
+            }
+        )
+    return rows
+
+
+class SqliteKnowledgeStore:
+    """The embedded ``KnowledgeStore``; vector index files in ``index_dir`` are rebuildable."""
+
+    def __init__(self, *, engine: Engine, index_dir: Path) -> None:
+        if engine.dialect.name != "sqlite":
+            raise StoreError("SqliteKnowledgeStore needs a SQLite engine")
+        self._engine = engine
+        self.index = VectorIndex(engine=engine, directory=index_dir)
+
+    def warm_up(self) -> None:
+        for collection_id in self._collection_ids():
+            self.index.snapshot(collection_id)
+
+    def close(self) -> None:
+        self.index.save_all()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that reads
+        # first could not upgrade if another writer committed in between.
+        with self._engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+
+    def replace_document_chunks(self, *, document_id: int, chunks: Sequence[ChunkRecord]) -> None:
+        with self._write() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT d.collection_id, c.embedding_dim FROM documents d "
+                    "JOIN collections c ON c.id = d.collection_id WHERE d.id = :d"
+                ),
+                {"d": document_id},
+            ).first()
+            if row is None:
+                raise StoreError(f"document {document_id} does not exist")
+            collection_id, dim = int(row[0]), int(row[1])
+            rows = chunk_rows(
+                document_id=document_id, collection_id=collection_id, dim=dim, chunks=chunks
+            )
+            for row_params in rows:
+                row_params["embedding"] = row_params["embedding"].astype("<f4").tobytes()
+            conn.execute(text("DELETE FROM chunks WHERE document_id = :d"), {"d": document_id})
+            if rows:
+                conn.execute(_INSERT_CHUNK, rows)
+            conn.execute(
+                text(
+                    "UPDATE documents SET chunk_count = :n, updated_at = :now WHERE id = :d"
+                ).bindparams(bindparam("now", type_=UTCDateTime())),
+                {"n": len(rows), "now": utcnow(), "d": document_id},
+            )
+            self._bump(conn, collection_id)
+
+    def delete_document(self, *, document_id: int) -> None:
+        with self._write() as conn:
+            collection_id = conn.execute(
+                text("SELECT collection_id FROM documents WHERE id = :d"), {"d": document_id}
+            ).scalar()
+            if collection_id is None:
+                return
+            # ON DELETE CASCADE removes the chunks; the FTS5 delete trigger fires for each.
+            conn.execute(text("DELETE FROM documents WHERE id = :d"), {"d": document_id})
+            self._bump(conn, int(collection_id))
+
+    @staticmethod
+    def _bump(conn: Connection, collection_id: int) -> None:
+        conn.execute(
+            text("UPDATE collections SET index_generation = index_generation + 1 WHERE id = :c"),
+            {"c": collection_id},
+        )
+
+    def keyword_search(
+        self, *, terms: Sequence[str], k: int, filters: SearchFilters
+    ) -> list[ScoredChunk]:
+        check_k(k)
+        check_metadata_filters(filters.metadata)
+        query_terms = unique_terms(terms)
+        if not query_terms:
+            return []
+        where, params = _filter_sql(filters)
+        sql = text(
+            "SELECT c.id, c.document_id, c.collection_id, bm25(chunks_fts) AS rank "  # noqa: S608 (fixed clauses; values bound)
+            "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+            f"WHERE chunks_fts MATCH :match{where} ORDER BY rank LIMIT :k"
+        )
+        for name in ("collection_ids", "document_ids"):
+            if name in params:
+                sql = sql.bindparams(bindparam(name, expanding=True))
+        with self._engine.connect() as conn:
+            # One read transaction: term counts and matches come from the same snapshot.
+            conn.exec_driver_sql("BEGIN")
+            try:
+                matching = candidate_terms(
+                    self._document_frequencies(conn, query_terms), query_terms
+                )
+                if not matching:
+                    return []
+                params.update(match=fts_query(matching), k=k)
+                rows = conn.execute(sql, params).all()
+            finally:
+                conn.rollback()
+        # FTS5's bm25() is negative (lower is better); flip it so that higher is better.
+        return [ScoredChunk(int(r[0]), int(r[1]), int(r[2]), -float(r[3])) for r in rows]
+
+    @staticmethod
+    def _document_frequencies(conn: Connection, terms: list[str]) -> dict[str, int]:
+        # Only single-token terms can be looked up; others (split by the FTS tokenizer) are
+        # treated as unknown and always take part in the match.
+        sql = text("SELECT term, doc FROM chunks_fts_vocab WHERE term IN :terms").bindparams(
+            bindparam("terms", expanding=True)
+        )
+        found = {str(t): int(d) for t, d in conn.execute(sql, {"terms": terms})}
+        return {t: found.get(t.lower(), 0) for t in terms if _single_token(t)}
+
+    def vector_search(
+        self, *, vector: np.ndarray, k: int, filters: SearchFilters
+    ) -> list[ScoredChunk]:
+        check_k(k)
+        check_metadata_filters(filters.metadata)
+        collections = self._collections(filters.collection_ids)
+        query_dim = int(np.asarray(vector).size)
+        if filters.collection_ids is not None:
+            for cid, dim in collections:
+                if dim != query_dim:
+                    raise StoreError(
+                        f"query vector has {query_dim} dimensions; collection {cid} uses {dim}"
+                    )
+        allowed = self._allowed_chunk_ids(filters) if filters.metadata else None
+        doc_filter = (
+            np.asarray(list(filters.document_ids), dtype=np.int64)
+            if filters.document_ids is not None
+            else None
+        )
+        hits: list[ScoredChunk] = []
+        for cid, dim in collections:
+            if dim != query_dim:
+                continue
+            snap = self.index.snapshot(cid)
+            if snap is None or snap.size == 0:
+                continue
+            query = normalise_vector(vector, dim=dim, what="query vector")
+            mask = None
+            if doc_filter is not None:
+                mask = np.isin(snap.document_ids, doc_filter)
+            if allowed is not None:
+                in_allowed = np.isin(snap.ids, allowed)
+                mask = in_allowed if mask is None else mask & in_allowed
+            rows, scores = snap.search(query, k, mask)
+            hits.extend(
+                ScoredChunk(int(snap.ids[r]), int(snap.document_ids[r]), cid, float(s))
+                for r, s in zip(rows, scores, strict=True)
+            )
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:k]
+
+    def _collections(self, collection_ids: Sequence[int] | None) -> list[tuple[int, int]]:
+        sql = text("SELECT id, embedding_dim FROM collections")
+        params: dict[str, Any] = {}
+        if collection_ids is not None:
+            if not collection_ids:
+                return []
+            sql = text("SELECT id, embedding_dim FROM collections WHERE id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            )
+            params["ids"] = list(collection_ids)
+        with self._engine.connect() as conn:
+            return [(int(r[0]), int(r[1])) for r in conn.execute(sql, params)]
+
+    def _collection_ids(self) -> list[int]:
+        return [cid for cid, _ in self._collections(None)]
+
+    def _allowed_chunk_ids(self, filters: SearchFilters) -> np.ndarray:
+        where, params = _filter_sql(filters)
+        sql = text(f"SELECT c.id FROM chunks c WHERE 1 = 1{where}")  # noqa: S608 (fixed clauses)
+        for name in ("collection_ids", "document_ids"):
+            if name in params:
+                sql = sql.bindparams(bindparam(name, expanding=True))
+        with self._engine.connect() as conn:
+            return np.fromiter(conn.execute(sql, params).scalars(), dtype=np.int64)
+
+    def get_chunks(self, chunk_ids: Sequence[int]) -> list[ChunkHit]:
+        return fetch_chunks(self._engine, chunk_ids)
+
+    def stats(self, *, collection_id: int) -> StoreStats:
+        with self._engine.connect() as conn:
+            documents, chunks = count_rows(conn, collection_id)
+        snap = self.index.snapshot(collection_id)
+        return StoreStats(documents=documents, chunks=chunks, vectors=snap.size if snap else 0)
+
+
+def _filter_sql(filters: SearchFilters) -> tuple[str, dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.collection_ids is not None:
+        clauses.append("c.collection_id IN :collection_ids")
+        params["collection_ids"] = list(filters.collection_ids) or [-1]
+    if filters.document_ids is not None:
+        clauses.append("c.document_id IN :document_ids")
+        params["document_ids"] = list(filters.document_ids) or [-1]
+    for i, (key, value) in enumerate((filters.metadata or {}).items()):
+        clauses.append(f"json_extract(c.metadata, :mk{i}) = :mv{i}")
+        params[f"mk{i}"] = metadata_path(key)
+        params[f"mv{i}"] = int(value) if isinstance(value, bool) else value
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def count_rows(conn: Connection, collection_id: int) -> tuple[int, int]:
+    documents = conn.execute(
+        text("SELECT count(*) FROM documents WHERE collection_id = :c"), {"c": collection_id}
+    ).scalar_one()
+    chunks = conn.execute(
+        text("SELECT count(*) FROM chunks WHERE collection_id = :c"), {"c": collection_id}
+    ).scalar_one()
+    return int(documents), int(chunks)
+
+
+def fetch_chunks(engine: Engine, chunk_ids: Sequence[int]) -> list[ChunkHit]:
+    """Chunks with their document and collection, in the caller's order (shared by both stores)."""
+    ids = list(dict.fromkeys(int(i) for i in chunk_ids))
+    if not ids:
+        return []
+    sql = text(
+        "SELECT c.id, c.document_id, c.collection_id, col.name, d.source_path, d.file_name, "
+        "c.chunk_index, c.page, c.heading, c.text, c.metadata FROM chunks c "
+        "JOIN documents d ON d.id = c.document_id JOIN collections col ON col.id = c.collection_id "
+        "WHERE c.id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    with engine.connect() as conn:
+        rows = {int(r[0]): r for r in conn.execute(sql, {"ids": ids})}
+    hits = []
+    for chunk_id in ids:
+        r = rows.get(chunk_id)
+        if r is None:
+            continue
+        meta = r[10]
+        if isinstance(meta, str):
+            meta = json.loads(meta)
+        hits.append(
+            ChunkHit(
+                chunk_id=chunk_id,
+                document_id=int(r[1]),
+                collection_id=int(r[2]),
+                collection=str(r[3]),
+                source_path=str(r[4]),
+                file_name=str(r[5]),
+                index=int(r[6]),
+                page=r[7],
+                heading=r[8],
+                text=str(r[9]),
+                metadata=dict(meta or {}),
+            )
+        )
+    return hits

@@ -1,0 +1,254 @@
+"""In-process exact dense index for the embedded store, one per collection, fed from SQLite.
+
+SQLite is the source of truth. Each collection's vectors sit in one contiguous float32 matrix
+searched with a single matrix-vector product (exact, no recall loss). The matrix is saved to a
+file in the data dir and reused at start only if its generation equals the collection's
+``index_generation`` in the database; otherwise it is rebuilt from SQLite. While running, a
+stale copy is brought up to date incrementally: chunk ids only grow (AUTOINCREMENT), so the
+rows to add are those above the copy's highest id and the rows to drop are the missing ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Connection, Engine, text
+
+FILE_VERSION = 1
+_FETCH_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """An immutable view of one collection's vectors; searches never see a half-applied sync."""
+
+    collection_id: int
+    generation: int
+    dim: int
+    ids: np.ndarray  # int64, ascending
+    document_ids: np.ndarray  # int64, aligned with ids
+    matrix: np.ndarray  # float32 (n, dim), C-contiguous, rows L2-normalised
+
+    @property
+    def size(self) -> int:
+        return int(self.ids.shape[0])
+
+    def search(
+        self, query: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (row positions, scores) by inner product, best first."""
+        if self.size == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        scores = self.matrix @ query
+        if mask is not None:
+            scores = np.where(mask, scores, np.float32(-np.inf))
+            available = int(np.count_nonzero(mask))
+        else:
+            available = self.size
+        k = min(k, available)
+        if k <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
+        order = top[np.argsort(-scores[top], kind="stable")]
+        return order, scores[order]
+
+
+def _empty(collection_id: int, generation: int, dim: int) -> IndexSnapshot:
+    return IndexSnapshot(
+        collection_id=collection_id,
+        generation=generation,
+        dim=dim,
+        ids=np.empty(0, dtype=np.int64),
+        document_ids=np.empty(0, dtype=np.int64),
+        matrix=np.empty((0, dim), dtype=np.float32),
+    )
+
+
+def _rows_to_arrays(
+    rows: Sequence[tuple[int, int, bytes]], dim: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    doc_ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").astype(np.float32)
+    return ids, doc_ids, matrix.reshape(len(rows), dim)
+
+
+class VectorIndex:
+    """Per-collection exact indexes kept in step with SQLite; safe to use from many threads."""
+
+    def __init__(self, *, engine: Engine, directory: Path) -> None:
+        self._engine = engine
+        self._directory = directory
+        self._snapshots: dict[int, IndexSnapshot] = {}
+        self._lock = threading.Lock()
+        self.rebuilds = 0  # full rebuilds from SQLite, for tests and diagnostics
+
+    def path(self, collection_id: int) -> Path:
+        return self._directory / f"collection-{collection_id}.npz"
+
+    def snapshot(self, collection_id: int) -> IndexSnapshot | None:
+        """The collection's index, synced to the database's current generation."""
+        with self._engine.connect() as conn:
+            # One read transaction: the generation and the rows come from the same snapshot.
+            conn.exec_driver_sql("BEGIN")
+            try:
+                row = conn.execute(
+                    text("SELECT index_generation, embedding_dim FROM collections WHERE id = :c"),
+                    {"c": collection_id},
+                ).first()
+                if row is None:
+                    # The collection was deleted: drop its copy and its file.
+                    with self._lock:
+                        self._snapshots.pop(collection_id, None)
+                    self.path(collection_id).unlink(missing_ok=True)
+                    return None
+                generation, dim = int(row[0]), int(row[1])
+                current = self._snapshots.get(collection_id)
+                if current is not None and current.generation == generation:
+                    return current
+                with self._lock:
+                    current = self._snapshots.get(collection_id)
+                    if current is not None and current.generation == generation:
+                        return current
+                    fresh = self._sync(conn, collection_id, generation, dim, current)
+                    self._snapshots[collection_id] = fresh
+                    return fresh
+            finally:
+                conn.rollback()
+
+    def _sync(
+        self,
+        conn: Connection,
+        collection_id: int,
+        generation: int,
+        dim: int,
+        current: IndexSnapshot | None,
+    ) -> IndexSnapshot:
+        if current is None:
+            current = self._load_file(collection_id, generation, dim)
+            if current is not None:
+                return current
+        if current is None or current.dim != dim or current.generation > generation:
+            return self._rebuild(conn, collection_id, generation, dim)
+        return self._catch_up(conn, current, generation)
+
+    def _rebuild(
+        self, conn: Connection, collection_id: int, generation: int, dim: int
+    ) -> IndexSnapshot:
+        self.rebuilds += 1
+        rows = conn.execute(
+            text(
+                "SELECT id, document_id, embedding FROM chunks "
+                "WHERE collection_id = :c AND embedding IS NOT NULL ORDER BY id"
+            ),
+            {"c": collection_id},
+        ).all()
+        if not rows:
+            snap = _empty(collection_id, generation, dim)
+        else:
+            ids, doc_ids, matrix = _rows_to_arrays([tuple(r) for r in rows], dim)
+            snap = IndexSnapshot(collection_id, generation, dim, ids, doc_ids, matrix)
+        self._save(snap)
+        return snap
+
+    def _catch_up(self, conn: Connection, old: IndexSnapshot, generation: int) -> IndexSnapshot:
+        top = int(old.ids[-1]) if old.size else 0
+        alive = conn.execute(
+            text(
+                "SELECT id FROM chunks WHERE collection_id = :c AND id <= :top "
+                "AND embedding IS NOT NULL"
+            ),
+            {"c": old.collection_id, "top": top},
+        ).scalars()
+        keep = np.isin(old.ids, np.fromiter(alive, dtype=np.int64))
+        new_rows = conn.execute(
+            text(
+                "SELECT id, document_id, embedding FROM chunks "
+                "WHERE collection_id = :c AND id > :top AND embedding IS NOT NULL ORDER BY id"
+            ),
+            {"c": old.collection_id, "top": top},
+        ).all()
+        ids, doc_ids, matrix = old.ids[keep], old.document_ids[keep], old.matrix[keep]
+        if new_rows:
+            add_ids, add_docs, add_matrix = _rows_to_arrays([tuple(r) for r in new_rows], old.dim)
+            ids = np.concatenate([ids, add_ids])
+            doc_ids = np.concatenate([doc_ids, add_docs])
+            matrix = np.concatenate([matrix, add_matrix])
+        return IndexSnapshot(
+            old.collection_id,
+            generation,
+            old.dim,
+            ids,
+            doc_ids,
+            np.ascontiguousarray(matrix),
+        )
+
+    def _load_file(self, collection_id: int, generation: int, dim: int) -> IndexSnapshot | None:
+        path = self.path(collection_id)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                if (
+                    header.get("version") != FILE_VERSION
+                    or header.get("generation") != generation
+                    or header.get("dim") != dim
+                ):
+                    return None
+                return IndexSnapshot(
+                    collection_id,
+                    generation,
+                    dim,
+                    np.ascontiguousarray(data["ids"], dtype=np.int64),
+                    np.ascontiguousarray(data["document_ids"], dtype=np.int64),
+                    np.ascontiguousarray(data["matrix"], dtype=np.float32),
+                )
+        except (OSError, ValueError, KeyError):
+            # A torn or foreign file is only a cache: rebuild from SQLite.
+            return None
+
+    def _save(self, snap: IndexSnapshot) -> None:
+        self._directory.mkdir(parents=True, exist_ok=True)
+        path = self.path(snap.collection_id)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        header = {"version": FILE_VERSION, "generation": snap.generation, "dim": snap.dim}
+        with tmp.open("wb") as fh:
+            np.savez(
+                fh,
+                header=np.array(json.dumps(header)),
+                ids=snap.ids,
+                document_ids=snap.document_ids,
+                matrix=snap.matrix,
+            )
+        tmp.replace(path)  # atomic: readers see the old file or the new one
+
+    def save_all(self) -> None:
+        """Bring every loaded collection up to date and persist those whose file is not current."""
+        with self._lock:
+            loaded = list(self._snapshots)
+        for collection_id in loaded:
+            snap = self.snapshot(collection_id)
+            if snap is not None and self._load_header_generation(collection_id) != snap.generation:
+                self._save(snap)
+
+    def _load_header_generation(self, collection_id: int) -> int | None:
+        path = self.path(collection_id)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                generation = json.loads(str(data["header"])).get("generation")
+                return int(generation) if generation is not None else None
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def forget(self, collection_id: int) -> None:
+        with self._lock:
+            self._snapshots.pop(collection_id, None)

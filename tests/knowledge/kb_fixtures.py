@@ -1,0 +1,102 @@
+"""Fixtures for the knowledge service, API and CLI tests: an app on a temp data dir and a real
+job drain (messages taken from the real queue, run by the jobs system's own JobRunner)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from aiharness.app import create_app
+from aiharness.config import Settings
+from aiharness.jobs.registry import load_job_modules
+from aiharness.jobs.worker import JobRunner
+from aiharness.platform import Platform
+
+PUMP_KO = (
+    "원심 펌프 정비 절차. 운전을 멈추고 전원을 차단한 뒤 베어링 온도를 점검한다. "
+    "윤활유는 3개월마다 교체하고, 진동이 기준을 넘으면 축 정렬을 다시 맞춘다."
+)
+CONVEYOR_EN = (
+    "Conveyor belt inspection. Check the belt tension every week and replace worn "
+    "return rollers before they seize."
+)
+COMPRESSOR_CP949 = "공기 압축기 점검표: 흡입 필터를 매주 청소하고 드레인 밸브를 확인한다."
+
+
+def kb_settings_for(tmp_path: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "log_format": "json",
+        "log_level": "warning",
+        "worker_enabled": False,
+        "demo_ingest": "off",
+    }
+    values.update(extra)
+    return Settings(**values)
+
+
+@pytest.fixture
+def kb_settings(tmp_path: Path) -> Settings:
+    return kb_settings_for(tmp_path)
+
+
+@pytest.fixture
+def kb_app(kb_settings: Settings) -> FastAPI:
+    return create_app(kb_settings)
+
+
+@pytest.fixture
+def kb_client(kb_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(kb_app) as client:
+        yield client
+
+
+def drain_jobs(platform: Platform, *, limit: int = 20) -> list[str]:
+    """Run every job waiting in the platform's queue, in this process, until none is left."""
+    assert platform.queues is not None
+    runner = JobRunner(
+        settings=platform.settings,
+        session_factory=platform.session_factory,
+        queues=platform.queues,
+        registry=load_job_modules(platform.settings.job_modules),
+        worker_id="test-inline-worker",
+    )
+    ran: list[str] = []
+    queue = platform.queues.get("default")
+    for _ in range(limit):
+        job_id = queue.receive()
+        if job_id is None:
+            break
+        runner(job_id)
+        ran.append(job_id)
+    return ran
+
+
+@pytest.fixture
+def run_jobs(kb_app: FastAPI) -> Callable[[], list[str]]:
+    return lambda: drain_jobs(kb_app.state.platform)
+
+
+# -- bad files --------------------------------------------------------------------------------
+def zip_bomb_docx() -> bytes:
+    """A .docx whose document.xml inflates 10 MB of zeros from a few KB (ratio > 1000)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", b"\0" * (10 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+def corrupt_pdf() -> bytes:
+    return b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nthis is not a pdf body\n%%EOF"
+
+
+def binary_blob() -> bytes:
+    return bytes(range(256)) * 40

