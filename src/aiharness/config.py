@@ -158,14 +158,15 @@ class Settings(BaseSettings):
     knowledge_max_office_mb: float = Field(
         50.0, gt=0, description="Largest office file (.docx, .pptx, .xlsx, .hwpx), in MB."
     )
-    search_fusion: Literal["rrf", "minmax", "zscore"] = Field(
-        "minmax", description="How hybrid search fuses keyword and vector rankings."
+    # Defaults chosen by benchmarks/bench_retrieval_quality.py --tune (see docs/retrieval.md).
+    search_fusion: Literal["rrf", "minmax", "zscore", "zscore-adaptive"] = Field(
+        "zscore", description="How hybrid search fuses keyword and vector rankings."
     )
     search_keyword_weight: float = Field(
-        0.5, ge=0, description="Weight of the keyword ranking in hybrid search."
+        0.7, ge=0, description="Weight of the keyword ranking in hybrid search."
     )
     search_vector_weight: float = Field(
-        0.5, ge=0, description="Weight of the vector ranking in hybrid search."
+        0.3, ge=0, description="Weight of the vector ranking in hybrid search."
     )
     demo_docs_dir: Path | None = Field(
         None,

@@ -1,4 +1,4 @@
-"""Score fusion: weighted RRF and normalised weighted sums."""
+"""Score fusion: weighted RRF, normalised weighted sums and query-adaptive z-score weights."""
 
 from __future__ import annotations
 
@@ -58,6 +58,53 @@ def test_zscore_missing_documents_get_the_lowest_z() -> None:
     assert fused == pytest.approx({"a": 1.0, "b": -1.0, "c": -1.0 + 0.0})
 
 
+# One clear keyword hit (k1) far above a flat tail; vector scores in a narrow cosine band.
+STANDOUT = [("k1", 20.0), ("k2", 2.0), ("k3", 1.9), ("k4", 1.8), ("s", 1.7)]
+BAND = [("v1", 0.84), ("s", 0.835), ("v3", 0.83), ("v4", 0.83), ("k1", 0.80)]
+
+
+def _z(results: list[tuple[str, float]]) -> dict[str, float]:
+    values = [score for _, score in results]
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    return {doc: (score - mean) / std for doc, score in results}
+
+
+def test_adaptive_weights_scale_with_each_modes_top_z() -> None:
+    weights = {"keyword": 0.3, "vector": 0.7}
+    fused = dict(fuse({"keyword": STANDOUT, "vector": BAND}, "zscore-adaptive", weights))
+    zk, zv = _z(STANDOUT), _z(BAND)
+    a, b = 0.3 * max(zk.values()), 0.7 * max(zv.values())
+    wk, wv = a / (a + b), b / (a + b)  # same total (1.0) as the configured weights
+    assert fused["k1"] == pytest.approx(wk * zk["k1"] + wv * zv["k1"])
+    assert fused["v1"] == pytest.approx(wk * min(zk.values()) + wv * zv["v1"])
+    assert wk > 0.3  # the keyword list's top stands further out, so it gains weight
+
+
+def test_adaptive_lifts_the_confident_modes_top_hit() -> None:
+    weights = {"keyword": 0.3, "vector": 0.7}
+    fixed = [d for d, _ in fuse({"keyword": STANDOUT, "vector": BAND}, "zscore", weights)]
+    adaptive = [
+        d for d, _ in fuse({"keyword": STANDOUT, "vector": BAND}, "zscore-adaptive", weights)
+    ]
+    assert adaptive.index("k1") < fixed.index("k1")
+
+
+def test_adaptive_with_power_zero_is_plain_zscore() -> None:
+    weights = {"keyword": 0.3, "vector": 0.7}
+    modes = {"keyword": STANDOUT, "vector": BAND}
+    plain = fuse(modes, "zscore", weights)
+    adaptive = fuse(modes, "zscore-adaptive", weights, adapt_power=0)
+    assert [d for d, _ in adaptive] == [d for d, _ in plain]
+    assert dict(adaptive) == pytest.approx(dict(plain))
+
+
+def test_adaptive_survives_flat_and_single_result_lists() -> None:
+    # No spread in either list: every top z is 0, so the configured weights stay as they are.
+    fused = fuse({"keyword": [("a", 1.0), ("b", 1.0)], "vector": [("b", 0.5)]}, "zscore-adaptive")
+    assert {d for d, _ in fused} == {"a", "b"}
+
+
 def test_single_result_and_equal_scores_do_not_divide_by_zero() -> None:
     fused = fuse({"keyword": [("a", 5.0), ("b", 5.0)], "vector": [("b", 0.3)]}, "minmax", {})
     assert [d for d, _ in fused] == ["b", "a"]
@@ -76,6 +123,8 @@ def test_bad_arguments_are_clear_errors() -> None:
         fuse({"keyword": KEYWORD}, "borda")  # type: ignore[arg-type]
     with pytest.raises(FusionError, match=">= 0"):
         fuse({"keyword": KEYWORD}, "rrf", {"keyword": -1})
+    with pytest.raises(FusionError, match="adapt_power"):
+        fuse({"keyword": KEYWORD}, "zscore-adaptive", adapt_power=-1)
 
 
 def test_defaults_are_usable() -> None:

@@ -2,9 +2,11 @@
 
 ``rrf``: weighted reciprocal rank fusion, sum of w / (rrf_k + rank). ``minmax`` and ``zscore``:
 weighted sums of per-list normalised scores (a document missing from a list gets 0 for min-max
-and that list's lowest z for z-scores). Defaults come from
+and that list's lowest z for z-scores). ``zscore-adaptive``: z-scores with per-query weights, each
+mode's weight scaled by how far its top hit stands above its own list (top z ** ``adapt_power``),
+so the more confident mode leads on that query. Defaults come from
 ``benchmarks/bench_retrieval_quality.py --tune``
-(tuned on autorag-ko + emanual, checked on msmarco-ko + msmarco-en; see docs/retrieval.md).
+(tuned on two sets, checked on the other two, then swapped; see docs/retrieval.md).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from statistics import fmean, pstdev
 from typing import Literal
 
-FusionMethod = Literal["rrf", "minmax", "zscore"]
-METHODS: tuple[FusionMethod, ...] = ("rrf", "minmax", "zscore")
+FusionMethod = Literal["rrf", "minmax", "zscore", "zscore-adaptive"]
+METHODS: tuple[FusionMethod, ...] = ("rrf", "minmax", "zscore", "zscore-adaptive")
 
 # Chosen by the benchmark's grid (3 methods x keyword weights 0.1-0.9) on autorag-ko + emanual,
 # maximising the worst margin over the better single mode. Held out, it is +/-0.01 of the better
@@ -22,6 +24,11 @@ METHODS: tuple[FusionMethod, ...] = ("rrf", "minmax", "zscore")
 DEFAULT_METHOD: FusionMethod = "zscore"
 DEFAULT_WEIGHTS: Mapping[str, float] = {"keyword": 0.7, "vector": 0.3}
 DEFAULT_RRF_K = 60.0
+# Exponent on the top-hit z-score in ``zscore-adaptive`` (0: plain ``zscore``). Held out, the
+# adaptive weights did not beat the fixed default's worst case (docs/retrieval.md), so it is opt-in.
+DEFAULT_ADAPT_POWER = 1.0
+# Top z-scores below this count as this (a flat list still keeps a little weight).
+_MIN_CONFIDENCE = 1e-3
 # How many results each mode should contribute before fusion (more than k: a passage ranked 15th
 # by both modes can beat one ranked 1st by only one of them).
 DEFAULT_CANDIDATES = 100
@@ -38,6 +45,7 @@ def fuse(
     k: int | None = None,
     *,
     rrf_k: float = DEFAULT_RRF_K,
+    adapt_power: float = DEFAULT_ADAPT_POWER,
 ) -> list[tuple[str, float]]:
     """One ranking of ``(id, fused score)``, best first, at most ``k`` long (``None``: all).
 
@@ -51,29 +59,49 @@ def fuse(
         raise FusionError("fusion weights must be >= 0")
     if rrf_k < 0:
         raise FusionError("rrf_k must be >= 0")
+    if adapt_power < 0:
+        raise FusionError("adapt_power must be >= 0")
     normalised: dict[str, dict[str, float]] = {}
     order: dict[str, int] = {}
     for mode, results in results_by_mode.items():
         ranked = _dedupe(results)
         if ranked:
-            normalised[mode] = _normalise(ranked, method, rrf_k)
+            normalised[mode] = _normalise(
+                ranked, "zscore" if method == "zscore-adaptive" else method, rrf_k
+            )
             for doc, _ in ranked:
                 order.setdefault(doc, len(order))
     # A document a mode did not return earns nothing from it (RRF, min-max: 0) or, for z-scores,
     # the lowest z of that list (a z-score floor of 0 would rank it above the list's tail).
     floors = {
-        mode: min(values.values()) if method == "zscore" else 0.0
+        mode: min(values.values()) if method in ("zscore", "zscore-adaptive") else 0.0
         for mode, values in normalised.items()
     }
+    used = {mode: weights.get(mode, 1.0) for mode in normalised}
+    if method == "zscore-adaptive":
+        used = _adapt(used, normalised, adapt_power)
     fused = {
-        doc: sum(
-            weights.get(mode, 1.0) * values.get(doc, floors[mode])
-            for mode, values in normalised.items()
-        )
+        doc: sum(used[mode] * values.get(doc, floors[mode]) for mode, values in normalised.items())
         for doc in order
     }
     ranking = sorted(fused.items(), key=lambda item: (-item[1], order[item[0]]))
     return ranking if k is None else ranking[:k]
+
+
+def _adapt(
+    weights: dict[str, float], normalised: dict[str, dict[str, float]], power: float
+) -> dict[str, float]:
+    """Per-query weights: each mode's weight times its top z-score ** ``power``, same total."""
+    # The top hit's z-score says how far it stands out from the rest of its own list: a BM25 hit
+    # matching rare query terms, or a dense hit well above the narrow cosine band, scores high.
+    scaled = {
+        mode: w * max(max(normalised[mode].values()), _MIN_CONFIDENCE) ** power
+        for mode, w in weights.items()
+    }
+    total, scaled_total = sum(weights.values()), sum(scaled.values())
+    if scaled_total <= 0:
+        return weights
+    return {mode: total * value / scaled_total for mode, value in scaled.items()}
 
 
 def _dedupe(results: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
