@@ -76,3 +76,12 @@ def test_a_browser_gets_an_html_error_page_and_an_api_client_json(client: TestCl
     api = client.get("/api/no-such", headers={"Accept": "text/html"})
     assert api.status_code == 404
     assert api.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("path", ["/knowledge/no-such-collection", "/jobs/no-such-job"])
+def test_feature_pages_show_a_404_page_for_missing_things(client: TestClient, path: str) -> None:
+    page = client.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert "404 · " in page.text
+    assert 'aria-current="page"' in page.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
@@ -13,9 +13,8 @@ from aiharness.errors import APIError
 from aiharness.jobs import service
 from aiharness.jobs.router import QueuesDep
 from aiharness.jobs.schemas import JOB_STATUSES, JobPage, JobStatus
-from aiharness.web.templating import WebUI, get_web
+from aiharness.web.templating import WebDep, WebUI
 
-WebDep = Annotated[WebUI, Depends(get_web)]
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 
@@ -79,9 +78,7 @@ def job_page(
     try:
         job = service.get_job(session=session, job_id=job_id)
     except APIError as exc:
-        return web.render(
-            request, "error.html", {"message": exc.message}, active="jobs", status_code=404
-        )
+        return web.render_error(request, 404, exc.message, active="jobs")
     return web.render(request, "job.html", {"job": job}, active="jobs")
 
 

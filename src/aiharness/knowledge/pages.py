@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 from pydantic import ValidationError
@@ -23,9 +23,8 @@ from aiharness.knowledge.schemas import (
     CollectionCreate,
     SearchHit,
 )
-from aiharness.web.templating import WebUI, get_web
+from aiharness.web.templating import WebDep
 
-WebDep = Annotated[WebUI, Depends(get_web)]
 router = APIRouter(include_in_schema=False)
 MAX_TERMS = 30
 
@@ -93,9 +92,7 @@ def collection_page(
     try:
         collection = service.show_collection(session=session, name=name)
     except APIError as exc:
-        return web.render(
-            request, "error.html", {"message": exc.message}, active="knowledge", status_code=404
-        )
+        return web.render_error(request, 404, exc.message, active="knowledge")
     documents = service.list_documents(session=session, collection=name, limit=200)
     return web.render(
         request,

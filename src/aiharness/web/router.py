@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -16,13 +15,12 @@ from aiharness.events import service as events
 from aiharness.health.checks import is_ready, run_checks
 from aiharness.jobs.pages import router as jobs_pages
 from aiharness.knowledge.pages import router as knowledge_pages
-from aiharness.web.templating import NAV, WebUI, get_web
+from aiharness.web.templating import NAV, WebDep, WebUI
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Sections whose feature has not landed yet: they render an honest "not yet" page.
 PLACEHOLDER_SECTIONS = {"ask", "datasets", "models", "admin"}
 
-WebDep = Annotated[WebUI, Depends(get_web)]
 router = APIRouter(include_in_schema=False)
 
 

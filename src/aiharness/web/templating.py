@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -73,11 +73,14 @@ class WebUI:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
         return response
 
-    def render_error(self, request: Request, status_code: int, message: str) -> HTMLResponse:
+    def render_error(
+        self, request: Request, status_code: int, message: str, *, active: str | None = None
+    ) -> HTMLResponse:
         return self.render(
             request,
             "error.html",
             {"status_code": status_code, "message": message},
+            active=active,
             status_code=status_code,
         )
 
@@ -85,3 +88,6 @@ class WebUI:
 def get_web(request: Request) -> WebUI:
     web: WebUI = request.app.state.web
     return web
+
+
+WebDep = Annotated[WebUI, Depends(get_web)]
