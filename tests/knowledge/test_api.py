@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aiharness.app import create_app
+from aiharness.config import Settings
 from aiharness.knowledge.retrieval import Reranker
 from aiharness.knowledge.schemas import SearchHit
 from tests.knowledge import kb_fixtures
@@ -126,6 +127,27 @@ def test_documents_search_and_delete(
     hits = kb_client.get("/api/rag/search", params={"q": "conveyor belt", "mode": "keyword"})
     assert all(h["document_id"] != ids["belt.md"] for h in hits.json())
     assert kb_client.delete(f"/api/documents/{ids['belt.md']}").status_code == 404
+
+
+def test_deleting_a_collection_removes_its_uploads_but_keeps_shared_ones(
+    kb_client: TestClient, kb_settings: Settings, run_jobs: Callable[[], list[str]]
+) -> None:
+    for name in ("old", "kept"):
+        kb_client.post("/api/collections", json={"name": name})
+    kb_client.post("/api/collections/old/documents", files=[("files", ("pump.txt", PUMP_KO))])
+    kb_client.post("/api/collections/old/documents", files=[("files", ("belt.md", CONVEYOR_EN))])
+    kb_client.post("/api/collections/kept/documents", files=[("files", ("belt.md", CONVEYOR_EN))])
+    run_jobs()
+    uploads = kb_settings.data_dir / "uploads"
+    assert len(list(uploads.iterdir())) == 2
+
+    assert kb_client.delete("/api/collections/old").status_code == 204
+    # The pump text was only in "old": its file is gone. The belt file is still used by "kept".
+    assert len(list(uploads.iterdir())) == 1
+    assert kb_client.get("/api/documents", params={"collection": "kept"}).json()["total"] == 1
+    hits = kb_client.get("/api/rag/search", params={"q": "conveyor belt", "collection": "kept"})
+    assert hits.status_code == 200
+    assert hits.json()
 
 
 def test_upload_to_an_unknown_collection_is_404(kb_client: TestClient) -> None:

@@ -242,7 +242,12 @@ class LocalBackend:
         from aiharness.knowledge import service
 
         with self._session() as session:
-            service.delete_collection(session=session, store=self.runtime.writer_store(), name=name)
+            service.delete_collection(
+                session=session,
+                store=self.runtime.writer_store(),
+                name=name,
+                settings=self.settings,
+            )
 
     def ingest(self, paths: Sequence[Path], collection: str) -> list[IngestResponse]:
         responses = []

@@ -72,9 +72,15 @@ def show_collection(name: str, session: SessionDep, _p: CurrentPrincipal) -> Col
     summary="Delete a collection with its documents, chunks and vectors",
 )
 def delete_collection(
-    name: str, session: SessionDep, runtime: RuntimeDep, _p: CurrentPrincipal
+    name: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+    _p: CurrentPrincipal,
 ) -> Response:
-    service.delete_collection(session=session, store=runtime.writer_store(), name=name)
+    service.delete_collection(
+        session=session, store=runtime.writer_store(), name=name, settings=settings
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -156,15 +156,17 @@ def show_collection(*, session: Session, name: str) -> CollectionPublic:
     return collection_public(session=session, collection=get_collection(session=session, name=name))
 
 
-def delete_collection(*, session: Session, store: KnowledgeStore, name: str) -> None:
-    """Delete every document through the store (chunks, vectors, keyword entries), then the row."""
+def delete_collection(
+    *, session: Session, store: KnowledgeStore, name: str, settings: Settings
+) -> None:
+    """Delete every document (chunks, vectors, keyword entries, unshared uploads), then the row."""
     collection = get_collection(session=session, name=name)
     doc_ids = session.scalars(
         select(Document.id).where(Document.collection_id == collection.id)
     ).all()
     session.commit()  # end the read transaction: SQLite store writes need the lock
     for document_id in doc_ids:
-        store.delete_document(document_id=document_id)
+        delete_document(session=session, store=store, document_id=document_id, settings=settings)
     session.delete(session.get(Collection, collection.id) or collection)
     session.commit()
 
