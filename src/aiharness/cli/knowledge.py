@@ -281,20 +281,11 @@ class LocalBackend:
             ]
 
     def search(self, query: str, *, collection: str | None, k: int, mode: str) -> list[SearchHit]:
-        from aiharness.knowledge import retrieval
-
-        runtime = self.runtime
         with self._session() as session:
-            return retrieval.search(
-                session=session,
-                store=runtime.search_store(),
-                embedder=lambda: runtime.embedder,
-                settings=self.settings,
-                query=query,
-                k=k,
-                mode=mode,  # type: ignore[arg-type]
-                collection=collection,
+            hits: list[SearchHit] = self.runtime.search(
+                session=session, query=query, k=k, mode=mode, collection=collection
             )
+            return hits
 
     def _live_workers(self) -> int:
         from aiharness.jobs import service as jobs_service

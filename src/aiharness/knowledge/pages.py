@@ -188,7 +188,6 @@ def search_partial(
     request: Request,
     web: WebDep,
     session: SessionDep,
-    settings: SettingsDep,
     runtime: RuntimeDep,
     _p: CurrentPrincipal,
     q: Annotated[str, Query(max_length=retrieval.MAX_QUERY_CHARS)] = "",
@@ -203,11 +202,8 @@ def search_partial(
         try:
             if mode not in SEARCH_MODES:
                 raise APIError(422, f"mode must be one of {', '.join(SEARCH_MODES)}")
-            hits = retrieval.search(
+            hits = runtime.search(
                 session=session,
-                store=runtime.search_store(),
-                embedder=lambda: runtime.embedder,
-                settings=settings,
                 query=q,
                 k=k,
                 mode=mode,  # type: ignore[arg-type]

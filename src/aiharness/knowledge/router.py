@@ -170,7 +170,6 @@ def delete_document(
 
 def _search(
     session: SessionDep,
-    settings: SettingsDep,
     runtime: RuntimeDep,
     _p: CurrentPrincipal,
     q: Annotated[str, Query(min_length=1, max_length=retrieval.MAX_QUERY_CHARS)],
@@ -178,17 +177,7 @@ def _search(
     collection: NameQuery = None,
     mode: SearchMode = "hybrid",
 ) -> list[SearchHit]:
-    return retrieval.search(
-        session=session,
-        store=runtime.search_store(),
-        embedder=lambda: runtime.embedder,
-        settings=settings,
-        query=q,
-        k=k,
-        mode=mode,
-        collection=collection,
-        reranker=runtime.reranker,
-    )
+    return runtime.search(session=session, query=q, k=k, mode=mode, collection=collection)
 
 
 router.add_api_route(

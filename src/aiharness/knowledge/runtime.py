@@ -17,7 +17,10 @@ from aiharness.knowledge.parsers import ParseLimits
 from aiharness.knowledge.parsers.limits import MB
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from aiharness.knowledge.retrieval import Reranker
+    from aiharness.knowledge.schemas import SearchHit, SearchMode
     from aiharness.knowledge.stores.base import KnowledgeStore
 
 
@@ -108,6 +111,24 @@ class KnowledgeRuntime:
 
             self._store = create_knowledge_store(settings=self.settings, engine=self.engine)
         return self._store
+
+    def search(
+        self, *, session: Session, query: str, k: int, mode: SearchMode, collection: str | None
+    ) -> list[SearchHit]:
+        """Search with this runtime's store, embedder and reranker (API, UI and CLI alike)."""
+        from aiharness.knowledge import retrieval
+
+        return retrieval.search(
+            session=session,
+            store=self.search_store(),
+            embedder=lambda: self.embedder,
+            settings=self.settings,
+            query=query,
+            k=k,
+            mode=mode,
+            collection=collection,
+            reranker=self.reranker,
+        )
 
     def warm_up(self) -> None:
         """Load the index and the model now (the lifespan runs this in a background thread)."""
