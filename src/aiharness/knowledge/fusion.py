@@ -11,6 +11,7 @@ so the more confident mode leads on that query. Defaults come from
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from statistics import fmean, pstdev
 from typing import Literal
@@ -18,11 +19,21 @@ from typing import Literal
 FusionMethod = Literal["rrf", "minmax", "zscore", "zscore-adaptive"]
 METHODS: tuple[FusionMethod, ...] = ("rrf", "minmax", "zscore", "zscore-adaptive")
 
-# Chosen by the benchmark's grid (3 methods x keyword weights 0.1-0.9) on autorag-ko + emanual,
-# maximising the worst margin over the better single mode. Held out, it is +/-0.01 of the better
-# mode on msmarco-ko but 0.05 below vector on msmarco-en: no fixed weighting fits every set.
+# The fixed weights that the benchmark's grid (3 methods x keyword weights 0.1-0.9) chose on
+# autorag-ko + emanual. Held out they miss the better single mode on msmarco-ko (-0.006) and
+# msmarco-en (-0.052): no fixed weighting fits every set. Search uses them only when weights are
+# configured; by default the weights follow the query's length (``query_length_weights``).
 DEFAULT_METHOD: FusionMethod = "zscore"
 DEFAULT_WEIGHTS: Mapping[str, float] = {"keyword": 0.7, "vector": 0.3}
+# Keyword weight by the number of distinct analysed query terms: MIDPOINT at 8 terms, SLOPE more
+# per doubling, kept within [FLOOR, CEILING]. Long questions share many exact terms with the
+# passage that answers them (BM25 has more evidence); short ones are where meaning matters. The
+# floor keeps a short code lookup (P-101A, KS-B-6311) keyword-led enough. Chosen on the four
+# sets with the held-out protocol of docs/retrieval.md.
+LENGTH_MIDPOINT = 0.5
+LENGTH_SLOPE = 0.2
+LENGTH_FLOOR = 0.4
+LENGTH_CEILING = 0.9
 DEFAULT_RRF_K = 60.0
 # Exponent on the top-hit z-score in ``zscore-adaptive`` (0: plain ``zscore``). Held out, the
 # adaptive weights did not beat the fixed default's worst case (docs/retrieval.md), so it is opt-in.
@@ -32,6 +43,20 @@ _MIN_CONFIDENCE = 1e-3
 # How many results each mode should contribute before fusion (more than k: a passage ranked 15th
 # by both modes can beat one ranked 1st by only one of them).
 DEFAULT_CANDIDATES = 100
+
+
+def query_length_weights(
+    n_terms: int,
+    *,
+    midpoint: float = LENGTH_MIDPOINT,
+    slope: float = LENGTH_SLOPE,
+    floor: float = LENGTH_FLOOR,
+    ceiling: float = LENGTH_CEILING,
+) -> dict[str, float]:
+    """Keyword and vector weights (summing to 1) for a query of ``n_terms`` distinct terms."""
+    keyword = midpoint + slope * math.log2(max(n_terms, 1) / 8)
+    keyword = min(max(keyword, floor), ceiling)
+    return {"keyword": keyword, "vector": 1.0 - keyword}
 
 
 class FusionError(ValueError):

@@ -24,7 +24,7 @@ from aiharness.errors import APIError, BadRequestError
 from aiharness.knowledge import service
 from aiharness.knowledge.analysis import get_analyzer
 from aiharness.knowledge.embedders import Embedder, EmbedderError
-from aiharness.knowledge.fusion import DEFAULT_CANDIDATES, fuse
+from aiharness.knowledge.fusion import DEFAULT_CANDIDATES, fuse, query_length_weights
 from aiharness.knowledge.models import Chunk, Collection
 from aiharness.knowledge.schemas import SearchHit, SearchMode
 from aiharness.knowledge.stores.base import (
@@ -136,6 +136,18 @@ def query_terms(query: str, analyzers: Sequence[str]) -> list[str]:
     return list(seen)
 
 
+def hybrid_weights(settings: Settings, query: str, analyzers: Sequence[str]) -> dict[str, float]:
+    """Configured fixed weights, else weights from the query's length in distinct terms."""
+    keyword, vector = settings.search_keyword_weight, settings.search_vector_weight
+    if keyword is None and vector is None:
+        return query_length_weights(len(query_terms(query, analyzers)))
+    if keyword is None:
+        keyword = max(0.0, 1.0 - (vector or 0.0))
+    if vector is None:
+        vector = max(0.0, 1.0 - keyword)
+    return {"keyword": keyword, "vector": vector}
+
+
 def search(
     *,
     session: Session,
@@ -208,10 +220,7 @@ def search(
         fused = fuse(
             {m: [(str(h.chunk_id), h.score) for h in hits] for m, hits in rankings.items()},
             method=settings.search_fusion,
-            weights={
-                "keyword": settings.search_keyword_weight,
-                "vector": settings.search_vector_weight,
-            },
+            weights=hybrid_weights(settings, text, [name for name, _ in groups]),
             k=candidates if reranker is not None else k,
         )
         ranked = [(int(cid), score) for cid, score in fused]
