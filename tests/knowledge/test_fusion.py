@@ -7,9 +7,9 @@ import pytest
 from aiharness.knowledge.fusion import (
     DEFAULT_METHOD,
     DEFAULT_WEIGHTS,
-    METHODS,
     LENGTH_CEILING,
     LENGTH_FLOOR,
+    METHODS,
     FusionError,
     fuse,
     query_length_weights,
