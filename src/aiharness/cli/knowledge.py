@@ -33,16 +33,18 @@ from aiharness.cli.common import console, fail, settings_or_exit
 from aiharness.config import ConfigError, Settings
 from aiharness.errors import APIError
 from aiharness.knowledge import ingest as ingest_module  # registers the ingest job type
+from aiharness.knowledge import reembed as reembed_module  # registers the re-embed job type
 from aiharness.knowledge.schemas import (
     SEARCH_MODES,
     CollectionPublic,
     DocumentPublic,
     IngestResponse,
+    ReembedResponse,
     SearchHit,
 )
 
 collections_app = typer.Typer(
-    help="Knowledge collections: list, create, show, delete.", no_args_is_help=True
+    help="Knowledge collections: list, create, show, re-embed, delete.", no_args_is_help=True
 )
 T = TypeVar("T")
 URL_HELP = "Platform URL to work through (AIHARNESS_URL); empty: work on the data dir directly."
@@ -66,6 +68,8 @@ class Backend(Protocol):
 
     def delete_collection(self, name: str) -> None: ...
 
+    def reembed(self, name: str, *, force: bool) -> ReembedResponse: ...
+
     def ingest(self, paths: Sequence[Path], collection: str) -> list[IngestResponse]: ...
 
     def documents(self, ids: Sequence[int]) -> list[DocumentPublic]: ...
@@ -76,8 +80,13 @@ class Backend(Protocol):
         self, query: str, *, collection: str | None, k: int, mode: str
     ) -> list[SearchHit]: ...
 
-    def run_jobs(self, ids: Sequence[str]) -> Callable[[], None] | None:
-        """Start running the jobs here if nobody else will; returns a stop/join function."""
+    def run_jobs(
+        self, ids: Sequence[str], *, follow_retries: bool = False
+    ) -> Callable[[], None] | None:
+        """Start running the jobs here if nobody else will; returns a stop/join function.
+
+        ``follow_retries``: run a failed attempt again when its retry is due, until the job ends.
+        """
 
     def close(self) -> None: ...
 
@@ -117,6 +126,10 @@ class RemoteBackend:
 
     def delete_collection(self, name: str) -> None:
         self._call("DELETE", f"/api/collections/{name}")
+
+    def reembed(self, name: str, *, force: bool) -> ReembedResponse:
+        data = self._call("POST", f"/api/collections/{name}/reembed", json={"force": force})
+        return ReembedResponse(**data)
 
     def ingest(self, paths: Sequence[Path], collection: str) -> list[IngestResponse]:
         from aiharness.knowledge.parsers import supported_extensions
@@ -160,7 +173,9 @@ class RemoteBackend:
             params["collection"] = collection
         return [SearchHit(**h) for h in self._call("GET", "/api/rag/search", params=params)]
 
-    def run_jobs(self, ids: Sequence[str]) -> Callable[[], None] | None:
+    def run_jobs(
+        self, ids: Sequence[str], *, follow_retries: bool = False
+    ) -> Callable[[], None] | None:
         return None  # the platform's workers run them
 
     def close(self) -> None:
@@ -249,6 +264,16 @@ class LocalBackend:
                 settings=self.settings,
             )
 
+    def reembed(self, name: str, *, force: bool) -> ReembedResponse:
+        with self._session() as session:
+            return reembed_module.submit_reembed(
+                session=session,
+                queues=self.queues,
+                collection_name=name,
+                identity=self.runtime.identity,
+                force=force,
+            )
+
     def ingest(self, paths: Sequence[Path], collection: str) -> list[IngestResponse]:
         responses = []
         for path in paths:
@@ -297,11 +322,14 @@ class LocalBackend:
                 include_stopped=False,
             ).live
 
-    def run_jobs(self, ids: Sequence[str]) -> Callable[[], None] | None:
+    def run_jobs(
+        self, ids: Sequence[str], *, follow_retries: bool = False
+    ) -> Callable[[], None] | None:
         """No live worker: run the jobs in this process as a short-lived worker of its own."""
         if not ids or self._live_workers():
             return None
-        return InlineWorker(self.settings, self.session_factory, self.queues).start(ids)
+        worker = InlineWorker(self.settings, self.session_factory, self.queues)
+        return worker.start(ids, follow_retries=follow_retries)
 
     def close(self) -> None:
         if self._runtime is not None:
@@ -323,7 +351,7 @@ class InlineWorker:
         self.worker_id = make_worker_id()
         self._stop = threading.Event()
 
-    def start(self, ids: Sequence[str]) -> Callable[[], None]:
+    def start(self, ids: Sequence[str], *, follow_retries: bool = False) -> Callable[[], None]:
         from aiharness import __version__
         from aiharness.db.base import utcnow
         from aiharness.db.engine import session_scope
@@ -364,9 +392,12 @@ class InlineWorker:
 
         def work() -> None:
             for job_id in ids:
-                if self._stop.is_set():
-                    break
-                runner(job_id)
+                while not self._stop.is_set():
+                    runner(job_id)
+                    wait_s = self._retry_due_in(job_id) if follow_retries else None
+                    if wait_s is None:
+                        break
+                    self._stop.wait(wait_s)
 
         beat()
         pulse = threading.Thread(target=heartbeats, name="cli-heartbeat", daemon=True)
@@ -382,6 +413,19 @@ class InlineWorker:
                 lifecycle.mark_stopped(session=session, worker_id=self.worker_id)
 
         return finish
+
+    def _retry_due_in(self, job_id: str) -> float | None:
+        """Seconds until the job's next attempt is due; None unless it waits for a retry."""
+        from aiharness.db.base import utcnow
+        from aiharness.db.engine import session_scope
+        from aiharness.jobs.models import Job
+
+        with session_scope(self.session_factory) as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != "retrying":
+                return None
+            due = job.run_at or utcnow()
+        return max(0.0, (due - utcnow()).total_seconds())
 
 
 @contextmanager
@@ -592,6 +636,13 @@ def show_collection(name: str = typer.Argument(...), url: str | None = UrlOption
         f"in progress: {c.documents.queued + c.documents.parsing + c.documents.embedding}",
         highlight=False,
     )
+    if c.reembed is not None:
+        r = c.reembed
+        console.print(
+            f"re-embedding to {r.target_model or 'the configured model'}: job {r.job_id} "
+            f"({r.status}, {r.done}/{r.total if r.total is not None else '?'} passages)",
+            highlight=False,
+        )
 
 
 @collections_app.command("delete")
@@ -606,3 +657,71 @@ def delete_collection(
     with backend_for(url) as backend:
         backend.delete_collection(name)
     console.print(f"collection {name} deleted")
+
+
+@collections_app.command("reembed")
+def reembed_collection(
+    name: str = typer.Argument(..., help="The collection to move to the configured embedder."),
+    force: bool = typer.Option(
+        False, "--force", help="Re-embed even if it already uses the configured model."
+    ),
+    wait: bool = typer.Option(
+        False, "--wait", help="Wait and show progress; exit non-zero if the job fails."
+    ),
+    url: str | None = UrlOption,
+) -> None:
+    """Re-embed a collection with the configured embedder; chunk ids (citations) stay.
+
+    Searches use the old vectors until the job swaps in the new ones all at once.
+    """
+    with backend_for(url) as backend:
+        moved = backend.reembed(name, force=force)
+        console.print(
+            f"re-embedding [bold]{moved.collection}[/]: {moved.from_model} ({moved.from_dim} "
+            f"dims) -> {moved.to_model} ({moved.to_dim} dims); job {moved.job_id}",
+            highlight=False,
+        )
+        if not wait:
+            console.print(
+                f"follow it with `aiharness jobs show {moved.job_id[:12]}` (a worker runs it: "
+                "`aiharness up` or `aiharness worker`; or add --wait to run it here)"
+            )
+            return
+        finish = backend.run_jobs([moved.job_id], follow_retries=True)
+        try:
+            job = _follow_job(backend, moved.job_id)
+        except KeyboardInterrupt:
+            short = moved.job_id[:12]
+            fail(f"stopped waiting; the re-embed goes on (`aiharness jobs show {short}`)", code=130)
+        if finish is not None:
+            finish()
+    if job["status"] != "succeeded":
+        fail(f"re-embed job {moved.job_id} {job['status']}: {job.get('error') or 'no error text'}")
+    result = job.get("result") or {}
+    console.print(
+        f"[green]collection {moved.collection} now uses {moved.to_model}[/] "
+        f"({result.get('chunks', '?')} passages, {result.get('embedded', '?')} embedded)",
+        highlight=False,
+    )
+
+
+def _follow_job(backend: Backend, job_id: str) -> dict[str, Any]:
+    """Poll one job until it ends, drawing its progress; returns its last state."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("passages", total=None, rate="")
+        while True:
+            job = backend.jobs([job_id])[0]
+            p = job["progress"]
+            rate = f"{p['rate_per_s']:.1f} passages/s" if p["rate_per_s"] else ""
+            progress.update(task, completed=p["done"], total=p["total"], rate=rate)
+            if job["status"] in ("succeeded", "failed", "cancelled"):
+                return job
+            time.sleep(0.5)

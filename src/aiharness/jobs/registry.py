@@ -27,7 +27,11 @@ Handler = Callable[["JobContext", P], JobResult]
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,127}$")
 QUEUE_PATTERN = re.compile(r"^[a-z0-9_]{1,64}$")
 # Modules that declare the platform's own job types; imported by the API and every worker.
-BUILTIN_MODULES = ("aiharness.jobs.builtin", "aiharness.knowledge.ingest")
+BUILTIN_MODULES = (
+    "aiharness.jobs.builtin",
+    "aiharness.knowledge.ingest",
+    "aiharness.knowledge.reembed",
+)
 
 
 class PermanentJobError(Exception):

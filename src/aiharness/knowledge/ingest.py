@@ -34,7 +34,7 @@ from aiharness.jobs.context import JobContext
 from aiharness.jobs.queue import QueueHub
 from aiharness.jobs.registry import PermanentJobError, job_type
 from aiharness.jobs.schemas import JobCreate
-from aiharness.knowledge import service
+from aiharness.knowledge import reembed, service
 from aiharness.knowledge.analysis import KeywordAnalyzer, get_analyzer
 from aiharness.knowledge.chunking import ChunkingConfig, chunk_document
 from aiharness.knowledge.documents import Chunk as TextChunk
@@ -72,6 +72,7 @@ def submit_ingest(
     skipped: Sequence[str] = (),
 ) -> IngestResponse:
     """Record each file and queue one job for those that need work; returns per-file outcomes."""
+    reembed.refuse_while_reembedding(session, collection)
     token = uuid.uuid4().hex
     outcomes = [
         service.register_source(session=session, collection=collection, source=s, token=token)
@@ -171,6 +172,14 @@ def ingest_job(ctx: JobContext, params: IngestParams) -> dict[str, Any]:
         raise
     if embedder.name != model or embedder.dim != dim:
         message = mismatch_message(collection_model=model, dim=dim, embedder=embedder)
+        with session_scope(ctx.session_factory) as session:
+            moving = reembed.active_reembeds(session, [params.collection_id])
+        if params.collection_id in moving:
+            message = (
+                f"the collection is being re-embedded with {embedder.name} (job "
+                f"{moving[params.collection_id].id}); add this document again once that job "
+                "has finished"
+            )
         _fail_all(ctx.session_factory, tasks, message)
         ctx.log(message)
         return IngestSummary(documents=len(tasks), failed=len(tasks)).as_result()
@@ -209,7 +218,8 @@ def mismatch_message(*, collection_model: str, dim: int, embedder: Embedder) -> 
     return (
         f"this collection was embedded with {collection_model} ({dim} dimensions) but the "
         f"platform is configured with {embedder.name} ({embedder.dim} dimensions); set "
-        "AIHARNESS_EMBEDDER_KIND/AIHARNESS_EMBEDDER_MODEL back, or create a new collection"
+        "AIHARNESS_EMBEDDER_KIND/AIHARNESS_EMBEDDER_MODEL back, or re-embed the collection "
+        "with the new model (`aiharness collections reembed NAME`) and add the file again"
     )
 
 
@@ -563,6 +573,7 @@ def ingest_uploads(
     from aiharness.knowledge.sources import save_upload
 
     collection = service.get_collection(session=session, name=collection_name)
+    reembed.refuse_while_reembedding(session, collection)  # before saving the files
     sources = [
         save_upload(settings=settings, stream=stream, raw_name=name) for name, stream in files
     ]

@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
 from aiharness.errors import APIError
+from aiharness.jobs import service as jobs_service
+from aiharness.jobs.models import Job
 from aiharness.jobs.router import QueuesDep
-from aiharness.knowledge import ingest, retrieval, service
+from aiharness.knowledge import ingest, reembed, retrieval, service
+from aiharness.knowledge.embedders import EmbedderError
 from aiharness.knowledge.router import RuntimeDep
+from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.knowledge.schemas import (
     IN_PROGRESS,
     SEARCH_MODES,
     CollectionCreate,
+    CollectionPublic,
     SearchHit,
 )
 from aiharness.web.templating import WebDep
@@ -87,7 +93,12 @@ def create_collection_action(
 
 @router.get("/knowledge/{name}", response_class=HTMLResponse)
 def collection_page(
-    name: str, request: Request, web: WebDep, session: SessionDep, _p: CurrentPrincipal
+    name: str,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    _p: CurrentPrincipal,
 ) -> HTMLResponse:
     try:
         collection = service.show_collection(session=session, name=name)
@@ -102,6 +113,7 @@ def collection_page(
             "documents": documents,
             "busy": any(d.status in IN_PROGRESS for d in documents.items),
             "modes": SEARCH_MODES,
+            **_reembed_context(session, runtime, collection),
         },
         active="knowledge",
     )
@@ -220,3 +232,73 @@ def search_partial(
         "_knowledge_results.html",
         {"results": results, "error": error, "query": q.strip()},
     )
+
+
+# -- re-embedding ------------------------------------------------------------------------------
+def _reembed_context(
+    session: Session,
+    runtime: KnowledgeRuntime,
+    collection: CollectionPublic,
+    finished_job: str | None = None,
+) -> dict[str, Any]:
+    """What ``_knowledge_reembed.html`` shows: the running job, or how ``finished_job`` ended."""
+    try:
+        platform: tuple[str, int] | None = runtime.identity()
+    except EmbedderError:
+        platform = None  # the model server is down: offer nothing rather than fail the page
+    job = finished = None
+    if collection.reembed is not None:
+        job = jobs_service.get_job(session=session, job_id=collection.reembed.job_id)
+    elif finished_job:
+        row = session.get(Job, finished_job)
+        if row is not None and row.type == reembed.JOB_TYPE:
+            finished = jobs_service.to_public(row)
+    return {"collection": collection, "platform": platform, "job": job, "finished": finished}
+
+
+@router.get("/ui/partials/knowledge/{name}/reembed", response_class=HTMLResponse)
+def reembed_partial(
+    name: str,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    _p: CurrentPrincipal,
+    job: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    try:
+        collection = service.show_collection(session=session, name=name)
+    except APIError as exc:
+        return web.render(request, "_knowledge_flash.html", {"ok": False, "message": exc.message})
+    context = _reembed_context(session, runtime, collection, finished_job=job)
+    return web.render(request, "_knowledge_reembed.html", context)
+
+
+@router.post("/ui/knowledge/{name}/reembed", response_class=HTMLResponse)
+def reembed_action(
+    name: str,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    queues: QueuesDep,
+    runtime: RuntimeDep,
+    _p: CurrentPrincipal,
+    force: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    error: str | None = None
+    try:
+        reembed.submit_reembed(
+            session=session,
+            queues=queues,
+            collection_name=name,
+            identity=runtime.identity,
+            force=force,
+        )
+    except (APIError, EmbedderError) as exc:
+        error = exc.message if isinstance(exc, APIError) else str(exc)
+    try:
+        collection = service.show_collection(session=session, name=name)
+    except APIError as exc:
+        return web.render(request, "_knowledge_flash.html", {"ok": False, "message": exc.message})
+    context = _reembed_context(session, runtime, collection)
+    return web.render(request, "_knowledge_reembed.html", {**context, "error": error})

@@ -117,7 +117,8 @@ def _vector_collections(
             f"collection {c.name!r} was embedded with {c.embedding_model} "
             f"({c.embedding_dim} dimensions) but this platform embeds queries with "
             f"{embedder.name} ({embedder.dim} dimensions); configure the collection's model "
-            "(AIHARNESS_EMBEDDER_KIND/AIHARNESS_EMBEDDER_MODEL) or search with mode=keyword"
+            "(AIHARNESS_EMBEDDER_KIND/AIHARNESS_EMBEDDER_MODEL), re-embed the collection "
+            f"(`aiharness collections reembed {c.name}`) or search with mode=keyword"
         )
     if not matching:
         raise EmbedderMismatchError(

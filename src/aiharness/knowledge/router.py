@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, statu
 
 from aiharness.deps import CurrentPrincipal, PlatformDep, SessionDep, SettingsDep
 from aiharness.jobs.router import QueuesDep
-from aiharness.knowledge import ingest, retrieval, service
+from aiharness.knowledge import ingest, reembed, retrieval, service
 from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.knowledge.schemas import (
     CollectionCreate,
@@ -18,6 +18,8 @@ from aiharness.knowledge.schemas import (
     DocumentStatus,
     IngestPathRequest,
     IngestResponse,
+    ReembedRequest,
+    ReembedResponse,
     SearchHit,
     SearchMode,
 )
@@ -82,6 +84,32 @@ def delete_collection(
         session=session, store=runtime.writer_store(), name=name, settings=settings
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/api/collections/{name}/reembed",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Re-embed a collection with the configured embedder (a knowledge.reembed job)",
+    responses={
+        404: {"description": "No such collection."},
+        409: {"description": "Already re-embedding, or already on the configured model."},
+    },
+)
+def reembed_collection(
+    name: str,
+    session: SessionDep,
+    queues: QueuesDep,
+    runtime: RuntimeDep,
+    _p: CurrentPrincipal,
+    request: ReembedRequest | None = None,
+) -> ReembedResponse:
+    return reembed.submit_reembed(
+        session=session,
+        queues=queues,
+        collection_name=name,
+        identity=runtime.identity,
+        force=request.force if request is not None else False,
+    )
 
 
 @router.post(

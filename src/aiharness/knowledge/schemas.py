@@ -56,6 +56,20 @@ class DocumentCounts(BaseModel):
     failed: int = 0
 
 
+class ReembedState(BaseModel):
+    """An unfinished re-embed of a collection (the ``knowledge.reembed`` job)."""
+
+    job_id: str
+    status: str = Field(description="queued, running or retrying.")
+    target_model: str | None = Field(
+        description="The model the collection moves to (empty: the workers' configured one)."
+    )
+    target_dim: int | None
+    done: int = Field(description="Passages embedded so far.")
+    total: int | None
+    percent: float | None
+
+
 class CollectionPublic(BaseModel):
     id: int
     name: str
@@ -68,6 +82,28 @@ class CollectionPublic(BaseModel):
     chunks: int
     created_at: datetime
     updated_at: datetime
+    reembed: ReembedState | None = Field(
+        None,
+        description="The re-embed in progress; the vectors (and `embedding_model`) change "
+        "all at once when it finishes.",
+    )
+
+
+class ReembedRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = Field(
+        False, description="Re-embed even if the collection already uses the configured model."
+    )
+
+
+class ReembedResponse(BaseModel):
+    collection: str
+    job_id: str = Field(description="The knowledge.reembed job; follow it at /api/jobs/{id}.")
+    from_model: str
+    from_dim: int
+    to_model: str
+    to_dim: int
 
 
 class DocumentPublic(BaseModel):

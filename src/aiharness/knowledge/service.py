@@ -27,6 +27,7 @@ from aiharness.knowledge.schemas import (
     DocumentPage,
     DocumentPublic,
     IngestedDocument,
+    ReembedState,
 )
 from aiharness.knowledge.sources import SourceFile
 from aiharness.knowledge.stores.base import KnowledgeStore
@@ -122,7 +123,18 @@ def _chunk_totals(session: Session, collection_ids: Sequence[int]) -> dict[int, 
     return {int(cid): int(n) for cid, n in rows}
 
 
-def _public(collection: Collection, counts: DocumentCounts, chunks: int) -> CollectionPublic:
+def _reembeds(session: Session, collection_ids: Sequence[int]) -> dict[int, ReembedState]:
+    from aiharness.knowledge.reembed import reembed_states  # reembed imports this module
+
+    return reembed_states(session, collection_ids)
+
+
+def _public(
+    collection: Collection,
+    counts: DocumentCounts,
+    chunks: int,
+    reembed: ReembedState | None = None,
+) -> CollectionPublic:
     return CollectionPublic(
         id=collection.id,
         name=collection.name,
@@ -135,13 +147,15 @@ def _public(collection: Collection, counts: DocumentCounts, chunks: int) -> Coll
         chunks=chunks,
         created_at=collection.created_at,
         updated_at=collection.updated_at,
+        reembed=reembed,
     )
 
 
 def collection_public(*, session: Session, collection: Collection) -> CollectionPublic:
     counts = _counts(session, [collection.id]).get(collection.id, DocumentCounts())
     chunks = _chunk_totals(session, [collection.id]).get(collection.id, 0)
-    return _public(collection, counts, chunks)
+    reembed = _reembeds(session, [collection.id]).get(collection.id)
+    return _public(collection, counts, chunks, reembed)
 
 
 def list_collections(*, session: Session) -> list[CollectionPublic]:
@@ -149,7 +163,11 @@ def list_collections(*, session: Session) -> list[CollectionPublic]:
     ids = [c.id for c in rows]
     counts = _counts(session, ids)
     chunks = _chunk_totals(session, ids)
-    return [_public(c, counts.get(c.id, DocumentCounts()), chunks.get(c.id, 0)) for c in rows]
+    reembeds = _reembeds(session, ids)
+    return [
+        _public(c, counts.get(c.id, DocumentCounts()), chunks.get(c.id, 0), reembeds.get(c.id))
+        for c in rows
+    ]
 
 
 def show_collection(*, session: Session, name: str) -> CollectionPublic:

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine, text
 
 from aiharness.db.engine import create_db_engine
+from aiharness.knowledge.stores import SearchFilters, base
 from aiharness.knowledge.stores.base import StoreError
 from aiharness.knowledge.stores.postgres import PostgresKnowledgeStore
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
-from tests.knowledge.conformance.store_suite import KnowledgeStoreConformance
+from tests.knowledge.conformance.store_suite import ALL, KnowledgeStoreConformance, record
 
 pytestmark = pytest.mark.integration
 
@@ -112,6 +113,39 @@ class TestPostgresKnowledgeStore(KnowledgeStoreConformance):
             ).scalar_one()
         assert "hnsw" in definition and "vector_ip_ops" in definition
         assert f"collection_id = {cid}" in definition
+
+    def test_query_of_only_common_terms_ranks_chunks_holding_all_of_them_first(
+        self, store: PostgresKnowledgeStore, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        cid = KnowledgeStoreConformance.add_collection(engine)
+        doc = KnowledgeStoreConformance.add_document(engine, cid)
+        store.replace_document_chunks(
+            document_id=doc,
+            chunks=[
+                record(0, "valve seal leak found at inlet"),
+                record(1, "valve seal leak repaired"),
+                *[record(i, f"valve seal gasket note {i}") for i in range(2, 6)],
+                *[record(i, f"valve leak drip tray {i}") for i in range(6, 10)],
+                *[record(i, f"valve routine check {i}") for i in range(10, 14)],
+            ],
+        )
+        query = ["valve", "seal", "leak"]
+        exact = store.keyword_search(terms=query, k=14, filters=ALL)
+        # Every query term is now over the candidate budget: matching requires the rarest
+        # terms together, and the chunks that hold all of them must still come first, with
+        # the same scores as the unbounded ranking.
+        monkeypatch.setattr(base, "KEYWORD_CANDIDATE_BUDGET", 3)
+        bounded = store.keyword_search(terms=query, k=14, filters=ALL)
+        assert len(bounded) == 2  # only the chunks with both rarest terms were scored
+        top = KnowledgeStoreConformance.texts(store, [h.chunk_id for h in bounded[:2]])
+        assert sorted(top) == ["valve seal leak found at inlet", "valve seal leak repaired"]
+        assert [(h.chunk_id, round(h.score, 6)) for h in bounded[:2]] == [
+            (h.chunk_id, round(h.score, 6)) for h in exact[:2]
+        ]
+        narrowed = SearchFilters(document_ids=[doc])
+        assert {h.chunk_id for h in store.keyword_search(terms=query, k=2, filters=narrowed)} == {
+            h.chunk_id for h in exact[:2]
+        }
 
 
 def test_postgres_without_pgvector_migrates_and_the_store_explains(postgres_url: str) -> None:

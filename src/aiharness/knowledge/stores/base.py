@@ -118,6 +118,40 @@ class KnowledgeStore(Protocol):
     def stats(self, *, collection_id: int) -> StoreStats:
         """Counts of documents, chunks and indexed vectors in one collection."""
 
+    # -- re-embedding (knowledge.reembed): stage new vectors, then swap them in at once --
+
+    def stage_vectors(
+        self,
+        *,
+        collection_id: int,
+        model: str,
+        dim: int,
+        vectors: Sequence[tuple[int, np.ndarray]],
+    ) -> None:
+        """Keep (chunk id, vector) pairs of ``model`` aside; searches never see them.
+
+        Chunks that no longer belong to the collection are skipped; staging a chunk again
+        replaces its staged vector.
+        """
+
+    def swap_staged_vectors(self, *, collection_id: int, model: str, dim: int) -> int:
+        """Put the staged vectors in place and record ``model``/``dim`` on the collection.
+
+        One transaction: if every chunk of the collection has a staged vector of (``model``,
+        ``dim``), the chunks (same ids) get them, the collection records the model and 0 is
+        returned; its staging is then emptied. Otherwise nothing changes and the number of
+        chunks still lacking a vector is returned (documents added while the vectors were made).
+        """
+
+    def discard_staged_vectors(
+        self, *, collection_id: int, keep: tuple[str, int] | None = None
+    ) -> None:
+        """Forget the collection's staged vectors, except those of ``keep`` = (model, dim)."""
+
+    def rebuild_vector_index(self, collection_id: int) -> None:
+        """Build the collection's vector index for its current dimension if it is missing,
+        without blocking writes (after a swap, or to finish one a crash interrupted)."""
+
     def close(self) -> None:
         """Release connections and persist what should survive a restart."""
 

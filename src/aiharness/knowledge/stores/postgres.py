@@ -25,6 +25,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from aiharness.db.base import UTCDateTime, utcnow
+from aiharness.knowledge.stores import base, staging
 from aiharness.knowledge.stores.base import (
     ChunkHit,
     ChunkRecord,
@@ -47,6 +48,9 @@ BM25_B = 0.75
 MAX_TSV_POSITION = 16383
 MAX_POSITIONS_PER_TERM = 256
 HNSW_M = 16
+# All-common keyword queries: chunks sampled to choose the AND, and chunks scored at most.
+CONJUNCTION_SAMPLE = 1000
+CONJUNCTION_SCORE_CAP = 4000
 HNSW_EF_CONSTRUCTION = 64
 
 _INSERT_CHUNK = text(
@@ -71,6 +75,10 @@ def tsvector_literal(terms: Sequence[str]) -> str:
 
 def tsquery_literal(terms: Sequence[str]) -> str:
     return " | ".join(_quote_lexeme(t) for t in terms)
+
+
+def _and_literal(terms: Sequence[str]) -> str:
+    return " & ".join(_quote_lexeme(t) for t in terms)
 
 
 def _quote_lexeme(term: str) -> str:
@@ -312,6 +320,9 @@ class PostgresKnowledgeStore:
         collection_ids, n, avgdl = self._corpus(conn, filters.collection_ids)
         if n == 0:
             return []
+        # Matching always goes through the GIN index: with a LIMIT the planner may prefer a
+        # sequential scan that reads (and de-TOASTs) every tsvector until enough rows match.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
         dfs: dict[str, int] = dict(
             conn.execute(
                 text(
@@ -322,11 +333,19 @@ class PostgresKnowledgeStore:
             ).all()
         )
         present = [t for t in query_terms if dfs.get(t)]
-        matching = candidate_terms({t: int(dfs[t]) for t in present}, present)
+        known = {t: int(dfs[t]) for t in present}
+        matching = candidate_terms(known, present)
         if not matching:
             return []
+        match, cap = tsquery_literal(matching), None
+        if len(present) > 1 and known[matching[0]] > base.KEYWORD_CANDIDATE_BUDGET:
+            match = self._conjunctive_match(conn, known, where, params)
+            # Boilerplate can match thousands of chunks even with every term required; score
+            # a bounded number of them (they hold every query term and score alike).
+            cap = CONJUNCTION_SCORE_CAP
         params.update(
-            match=tsquery_literal(matching),
+            match=match,
+            cap=cap,
             qterms=present,
             idfs=[bm25_idf(int(dfs[t]), n) for t in present],
             k=k,
@@ -345,10 +364,46 @@ class PostgresKnowledgeStore:
             "  (CAST(:idfs AS float8[]))[array_position(CAST(:qterms AS text[]), u.lexeme)] AS idf"
             "  FROM unnest(ts_filter(setweight(c.tsv, 'A', CAST(:qterms AS text[])), '{a}')) AS u"
             " ) i) AS score "
-            f"FROM chunks c WHERE c.tsv @@ CAST(:match AS tsquery){where} "
+            "FROM (SELECT c.id, c.document_id, c.collection_id, c.term_count, c.tsv FROM chunks c "
+            f"WHERE c.tsv @@ CAST(:match AS tsquery){where} LIMIT :cap) c "
             "ORDER BY score DESC, c.id LIMIT :k"
         )
         return conn.execute(sql, params).all()
+
+    @staticmethod
+    def _conjunctive_match(
+        conn: Connection, dfs: dict[str, int], where: str, params: dict[str, Any]
+    ) -> str:
+        """An AND of the rarest query terms expected to match about the candidate budget.
+
+        Used when every query term is common: an OR of them would make BM25 score tens of
+        thousands of rows (hundreds of ms at 100k chunks). The chunks that rank highest on such a
+        query hold several of its terms, so requiring the rarest few keeps most of them. Common
+        terms go together (boilerplate phrases), so how many to require is estimated from one
+        sample of the rarest term's chunks rather than from the document frequencies alone.
+        """
+        order = sorted(dfs, key=lambda t: (dfs[t], t))
+        prefixes = [_and_literal(order[:m]) for m in range(2, len(order) + 1)]
+        counts = ", ".join(
+            f"count(*) FILTER (WHERE s.tsv @@ CAST(:p{i} AS tsquery))" for i in range(len(prefixes))
+        )
+        sample = conn.execute(
+            text(
+                f"SELECT count(*), {counts} FROM (SELECT c.tsv FROM chunks c "  # noqa: S608 (fixed clauses; values bound)
+                f"WHERE c.tsv @@ CAST(:rarest AS tsquery){where} LIMIT :sample) s"
+            ),
+            {
+                **params,
+                "rarest": _and_literal(order[:1]),
+                "sample": CONJUNCTION_SAMPLE,
+                **{f"p{i}": p for i, p in enumerate(prefixes)},
+            },
+        ).one()
+        taken = max(int(sample[0]), 1)
+        for prefix, hits in zip(prefixes, sample[1:], strict=True):
+            if dfs[order[0]] * int(hits) / taken <= base.KEYWORD_CANDIDATE_BUDGET:
+                return prefix
+        return prefixes[-1]
 
     def _corpus(
         self, conn: Connection, collection_ids: Sequence[int] | None
@@ -469,6 +524,133 @@ class PostgresKnowledgeStore:
                 {"c": collection_id},
             ).scalar_one()
         return StoreStats(documents=documents, chunks=chunks, vectors=int(vectors))
+
+    # -- re-embedding (knowledge.reembed) ---------------------------------------------------
+
+    def stage_vectors(
+        self,
+        *,
+        collection_id: int,
+        model: str,
+        dim: int,
+        vectors: Sequence[tuple[int, np.ndarray]],
+    ) -> None:
+        rows = staging.stage_rows(
+            collection_id=collection_id, model=model, dim=dim, vectors=vectors
+        )
+        # One statement per batch (arrays unnested server-side): a round trip per vector
+        # made staging several times slower than the swap itself.
+        latest = {row["chunk_id"]: row["embedding"] for row in rows}  # ON CONFLICT: once per id
+        if not latest:
+            return
+        with self._write() as conn:
+            conn.execute(
+                _STAGE_VECTORS,
+                {
+                    "c": collection_id,
+                    "model": model,
+                    "dim": dim,
+                    "ids": list(latest),
+                    "embeddings": [
+                        "{" + ",".join(f"{x:.8g}" for x in v.tolist()) + "}"
+                        for v in latest.values()
+                    ],
+                },
+            )
+
+    def swap_staged_vectors(self, *, collection_id: int, model: str, dim: int) -> int:
+        with self._engine.connect() as conn:
+            missing = staging.count_unstaged(
+                conn, collection_id=collection_id, model=model, dim=dim
+            )
+            conn.rollback()
+        if missing:
+            return missing
+        # Drop the HNSW graph first, outside the swap: DROP INDEX inside the transaction would
+        # lock every reader of ``chunks`` out until commit. Until the job rebuilds it
+        # (``rebuild_vector_index``), this collection's searches scan its rows exactly.
+        self._drop_hnsw_concurrently(collection_id)
+        with self._write() as conn:
+            # Writers of the collection lock its row first (``_lock_document``): once we hold
+            # it, no chunk of the collection changes until we commit.
+            locked = conn.execute(
+                text("SELECT id FROM collections WHERE id = :c FOR UPDATE"), {"c": collection_id}
+            ).first()
+            if locked is None:
+                raise StoreError(f"collection {collection_id} does not exist")
+            missing = staging.count_unstaged(
+                conn, collection_id=collection_id, model=model, dim=dim
+            )
+            if missing:
+                return missing
+            # A process still on the old set-up may have recreated the graph meanwhile; its
+            # fixed dimension would reject the new vectors.
+            conn.execute(text(f"DROP INDEX IF EXISTS {_hnsw_name(collection_id)}"))
+            conn.execute(
+                text(
+                    "UPDATE chunks c SET embedding = CAST(s.embedding AS vector) "
+                    "FROM chunk_vector_staging s WHERE s.chunk_id = c.id "
+                    "AND c.collection_id = :c"
+                ),
+                {"c": collection_id},
+            )
+            staging.record_model(conn, collection_id=collection_id, model=model, dim=dim)
+            self._bump(conn, collection_id)
+            staging.discard(conn, collection_id=collection_id, keep=None)
+        return 0
+
+    def _drop_hnsw_concurrently(self, collection_id: int) -> None:
+        self._indexed.discard(collection_id)
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {_hnsw_name(collection_id)}"))
+
+    def discard_staged_vectors(
+        self, *, collection_id: int, keep: tuple[str, int] | None = None
+    ) -> None:
+        with self._write() as conn:
+            staging.discard(conn, collection_id=collection_id, keep=keep)
+
+    def rebuild_vector_index(self, collection_id: int) -> None:
+        """``CREATE INDEX CONCURRENTLY``: unlike ``ensure_vector_index``, writes to ``chunks``
+        go on while the graph is built (minutes at 100k passages)."""
+        name = _hnsw_name(collection_id)
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            dim = conn.execute(
+                text("SELECT embedding_dim FROM collections WHERE id = :c"), {"c": collection_id}
+            ).scalar()
+            if dim is None:
+                raise StoreError(f"collection {collection_id} does not exist")
+            found = conn.execute(
+                text(
+                    "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                    "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :n "
+                    "AND c.relnamespace = current_schema()::regnamespace"
+                ),
+                {"n": name},
+            ).first()
+            # An interrupted concurrent build leaves an invalid index that IF NOT EXISTS would
+            # keep forever; one for another dimension cannot index today's vectors.
+            if found is not None and (not found[0] or f"vector({int(dim)})" not in found[1]):
+                conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+            conn.execute(
+                text(
+                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON chunks USING hnsw "
+                    f"((embedding::vector({int(dim)})) vector_ip_ops) "
+                    f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+                    f"WHERE collection_id = {int(collection_id)}"
+                )
+            )
+        self._indexed.add(collection_id)
+
+
+_STAGE_VECTORS = text(
+    "INSERT INTO chunk_vector_staging (chunk_id, collection_id, model, dim, embedding) "
+    "SELECT c.id, c.collection_id, :model, :dim, CAST(u.e AS real[]) "
+    "FROM unnest(CAST(:ids AS int[]), CAST(:embeddings AS text[])) AS u(id, e) "
+    "JOIN chunks c ON c.id = u.id AND c.collection_id = :c "
+    "ON CONFLICT (chunk_id) DO UPDATE SET collection_id = excluded.collection_id, "
+    "model = excluded.model, dim = excluded.dim, embedding = excluded.embedding"
+)
 
 
 def _hnsw_name(collection_id: int) -> str:
