@@ -23,15 +23,13 @@ import statistics
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from aiharness.db import migrate
@@ -41,6 +39,7 @@ from aiharness.knowledge.reembed import STAGE_PAGE
 from aiharness.knowledge.stores import ChunkRecord, KnowledgeStore, SearchFilters, staging
 from aiharness.knowledge.stores.postgres import PostgresKnowledgeStore
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
+from pgvector_database import pgvector_database
 
 PER_DOCUMENT = 50
 WORDS_PER_CHUNK = 250  # rows about as wide as real chunks (text plus its terms)
@@ -214,30 +213,10 @@ def embedded(work: Path) -> Iterator[tuple[KnowledgeStore, Engine]]:
 
 @contextmanager
 def postgres(work: Path) -> Iterator[tuple[KnowledgeStore, Engine]]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        server: Any = pgserver.get_server(work / "pgdata", cleanup_mode="delete")
-    admin_url = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE bench"))
-        # As in bench_search_latency: the HNSW build needs memory to keep its graph.
-        conn.execute(text("ALTER SYSTEM SET maintenance_work_mem = '2GB'"))
-        conn.execute(text("SELECT pg_reload_conf()"))
-    admin.dispose()
-    engine = create_db_engine(admin_url.set(database="bench").render_as_string(hide_password=False))
-    migrate.upgrade(engine)
-    store = PostgresKnowledgeStore(engine=engine, index_on_write=False)
-    store.warm_up()
-    try:
+    with pgvector_database(work) as engine:
+        store = PostgresKnowledgeStore(engine=engine, index_on_write=False)
+        store.warm_up()
         yield store, engine
-    finally:
-        engine.dispose()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server.cleanup()
 
 
 def model_rate(sample: int) -> None:

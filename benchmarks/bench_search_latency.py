@@ -43,15 +43,13 @@ import sys
 import tarfile
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, bindparam, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, bindparam, text
 from sqlalchemy.orm import Session
 
 from aiharness.config import Settings
@@ -64,6 +62,7 @@ from aiharness.knowledge.stores import ChunkRecord, KnowledgeStore, SearchFilter
 from aiharness.knowledge.stores import sqlite as sqlite_store
 from aiharness.knowledge.stores.postgres import PostgresKnowledgeStore
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore, fts_query
+from pgvector_database import pgvector_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -425,32 +424,13 @@ def embedded_store(workdir: Path, size: int, keep: bool) -> Iterator[tuple[Knowl
 @contextmanager
 def postgres_store(size: int) -> Iterator[tuple[KnowledgeStore, Engine]]:
     parent = Path(tempfile.mkdtemp(prefix="aiharness-bench-pg-"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        server: Any = pgserver.get_server(parent / "pgdata", cleanup_mode="delete")
-    admin_url = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE bench"))
-        # Default server settings (128 MB shared buffers), except that the HNSW build gets
-        # enough memory to keep the graph in memory (otherwise it is many times slower).
-        conn.execute(text("ALTER SYSTEM SET maintenance_work_mem = '2GB'"))
-        conn.execute(text("SELECT pg_reload_conf()"))
-    admin.dispose()
-    engine = create_db_engine(admin_url.set(database="bench").render_as_string(hide_password=False))
-    migrate.upgrade(engine)
-    # Bulk load without the HNSW index, then build it once (see ensure_vector_index).
-    store = PostgresKnowledgeStore(engine=engine, index_on_write=False)
-    store.warm_up()
     try:
-        yield store, engine
+        with pgvector_database(parent) as engine:
+            # Bulk load without the HNSW index, then build it once (see ensure_vector_index).
+            store = PostgresKnowledgeStore(engine=engine, index_on_write=False)
+            store.warm_up()
+            yield store, engine
     finally:
-        engine.dispose()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server.cleanup()
         shutil.rmtree(parent, ignore_errors=True)
 
 
