@@ -114,6 +114,16 @@ class TestPostgresKnowledgeStore(KnowledgeStoreConformance):
         assert "hnsw" in definition and "vector_ip_ops" in definition
         assert f"collection_id = {cid}" in definition
 
+    def test_tsvector_stays_inline_so_scoring_skips_toast(self, engine: Engine) -> None:
+        with engine.connect() as conn:
+            storage = conn.execute(
+                text(
+                    "SELECT attstorage FROM pg_attribute "
+                    "WHERE attrelid = 'chunks'::regclass AND attname = 'tsv'"
+                )
+            ).scalar_one()
+        assert storage == "m"  # MAIN: compressed in the row before anything moves out
+
     def test_query_of_only_common_terms_ranks_chunks_holding_all_of_them_first(
         self, store: PostgresKnowledgeStore, engine: Engine, monkeypatch: pytest.MonkeyPatch
     ) -> None:

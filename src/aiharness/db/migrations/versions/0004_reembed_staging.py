@@ -8,7 +8,7 @@ needs no pgvector at migration time and casts to ``vector`` in the swap.
 
 Revision ID: 0004_reembed_staging
 Revises: 0003_knowledge
-Create Date: 2026-11-28
+Create Date: 2026-11-21
 """
 
 from collections.abc import Sequence
