@@ -141,7 +141,8 @@ def submit_reembed(
     if source == (model, dim) and not force:
         raise ReembedConflictError(
             f"collection {collection.name!r} already uses {model} ({dim} dimensions), the "
-            "configured embedder; there is nothing to re-embed (force re-embeds it anyway)"
+            "configured embedder; there is nothing to re-embed (to re-embed anyway: `--force` "
+            'on the CLI, "force": true in the API)'
         )
     job = jobs_service.submit_job(
         session=session,
