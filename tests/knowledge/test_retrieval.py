@@ -73,14 +73,17 @@ def test_concurrent_hybrid_matches_sequential_and_reports_errors(
 def test_hybrid_weights_follow_the_query_unless_configured() -> None:
     from aiharness.config import Settings
 
+    def length(query: str) -> int:
+        return len(retrieval.query_terms(query, ["kiwi"]))
+
     long_question = "원심 판결 이유 상고 기각 비용 원고 부담 주문 판단 법리 오해 위법 없음"
-    short = retrieval.hybrid_weights(Settings(), "P-101A", ["kiwi"])
-    long = retrieval.hybrid_weights(Settings(), long_question, ["kiwi"])
+    short = retrieval.hybrid_weights(Settings(), length("P-101A"))
+    long = retrieval.hybrid_weights(Settings(), length(long_question))
     assert short["keyword"] < long["keyword"]
     assert short["keyword"] + short["vector"] == pytest.approx(1.0)
     fixed = Settings(search_keyword_weight=0.7)
-    assert retrieval.hybrid_weights(fixed, long_question, ["kiwi"]) == pytest.approx(
+    assert retrieval.hybrid_weights(fixed, length(long_question)) == pytest.approx(
         {"keyword": 0.7, "vector": 0.3}
     )
     both = Settings(search_keyword_weight=2.0, search_vector_weight=1.0)
-    assert retrieval.hybrid_weights(both, "x", ["kiwi"]) == {"keyword": 2.0, "vector": 1.0}
+    assert retrieval.hybrid_weights(both, length("x")) == {"keyword": 2.0, "vector": 1.0}

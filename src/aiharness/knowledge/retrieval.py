@@ -137,11 +137,11 @@ def query_terms(query: str, analyzers: Sequence[str]) -> list[str]:
     return list(seen)
 
 
-def hybrid_weights(settings: Settings, query: str, analyzers: Sequence[str]) -> dict[str, float]:
+def hybrid_weights(settings: Settings, n_terms: int) -> dict[str, float]:
     """Configured fixed weights, else weights from the query's length in distinct terms."""
     keyword, vector = settings.search_keyword_weight, settings.search_vector_weight
     if keyword is None and vector is None:
-        return query_length_weights(len(query_terms(query, analyzers)))
+        return query_length_weights(n_terms)
     if keyword is None:
         keyword = max(0.0, 1.0 - (vector or 0.0))
     if vector is None:
@@ -179,18 +179,23 @@ def search(
     candidates = max(k, DEFAULT_CANDIDATES) if mode == "hybrid" else k
     if reranker is not None:
         candidates = max(candidates, 3 * k)
-    # Plain (analyzer, collection ids) groups: the keyword thread must not touch the session.
-    groups = _analyzer_groups(collections)
+    # Plain (terms, collection ids) per analyzer, analysed once: the keyword side and the
+    # fusion weights both use them, and the keyword thread must not touch the session.
+    groups = (
+        [(get_analyzer(name).terms(text), ids) for name, ids in _analyzer_groups(collections)]
+        if mode != "vector"
+        else []
+    )
     keyword_job: Future[list[ScoredChunk]] | None = None
     rankings: dict[str, list[ScoredChunk]] = {}
     try:
         if mode == "hybrid" and concurrent:
             # Each store call checks out its own pooled connection, so the thread shares none.
             keyword_job = _search_pool().submit(
-                _keyword, store, groups, text, candidates, document_ids, metadata
+                _keyword, store, groups, candidates, document_ids, metadata
             )
         elif mode in ("keyword", "hybrid"):
-            rankings["keyword"] = _keyword(store, groups, text, candidates, document_ids, metadata)
+            rankings["keyword"] = _keyword(store, groups, candidates, document_ids, metadata)
         if mode in ("vector", "hybrid"):
             try:
                 model = embedder()
@@ -221,7 +226,7 @@ def search(
         fused = fuse(
             {m: [(str(h.chunk_id), h.score) for h in hits] for m, hits in rankings.items()},
             method=settings.search_fusion,
-            weights=hybrid_weights(settings, text, [name for name, _ in groups]),
+            weights=hybrid_weights(settings, len({t for terms, _ in groups for t in terms})),
             k=candidates if reranker is not None else k,
         )
         ranked = [(int(cid), score) for cid, score in fused]
@@ -260,16 +265,14 @@ def _analyzer_groups(collections: Sequence[Collection]) -> list[tuple[str, list[
 
 def _keyword(
     store: KnowledgeStore,
-    groups: Sequence[tuple[str, list[int]]],
-    text: str,
+    groups: Sequence[tuple[list[str], list[int]]],
     k: int,
     document_ids: Sequence[int] | None,
     metadata: Mapping[str, MetadataValue] | None,
 ) -> list[ScoredChunk]:
     """BM25 per analyzer group, merged by score."""
     hits: list[ScoredChunk] = []
-    for analyzer, ids in groups:
-        terms = get_analyzer(analyzer).terms(text)
+    for terms, ids in groups:
         if not terms:
             continue
         hits.extend(

@@ -23,6 +23,9 @@ MAX_TERM_CHARS = 200
 # this many chunks (always at least one term). Scoring every chunk that holds a very common term
 # is what makes an OR query slow on a large collection, and such chunks would score near zero.
 KEYWORD_CANDIDATE_BUDGET = 2_000
+# A query made only of common terms requires its rarest terms together instead (each store
+# chooses how many); boilerplate that still matches more chunks is scored on at most this many.
+CONJUNCTION_SCORE_CAP = 4_000
 
 
 class StoreError(ValueError):

@@ -48,9 +48,8 @@ BM25_B = 0.75
 MAX_TSV_POSITION = 16383
 MAX_POSITIONS_PER_TERM = 256
 HNSW_M = 16
-# All-common keyword queries: chunks sampled to choose the AND, and chunks scored at most.
+# All-common keyword queries: chunks of the rarest term sampled to choose the AND.
 CONJUNCTION_SAMPLE = 1000
-CONJUNCTION_SCORE_CAP = 4000
 HNSW_EF_CONSTRUCTION = 64
 
 _INSERT_CHUNK = text(
@@ -342,7 +341,7 @@ class PostgresKnowledgeStore:
             match = self._conjunctive_match(conn, known, where, params)
             # Boilerplate can match thousands of chunks even with every term required; score
             # a bounded number of them (they hold every query term and score alike).
-            cap = CONJUNCTION_SCORE_CAP
+            cap = base.CONJUNCTION_SCORE_CAP
         params.update(
             match=match,
             cap=cap,

@@ -54,7 +54,6 @@ _FTS_TOP = text(
 # Queries made only of common terms (see ``_match_expression``): each required term's doclist is
 # read whole by bm25() for its idf, and each scored chunk costs ~2-3 us.
 MAX_REQUIRED_TERMS = 3
-CONJUNCTION_SCORE_CAP = 4_000
 _FTS_TOP_CAPPED = text(
     "SELECT c.id, c.document_id, c.collection_id, f.rank FROM ("
     " SELECT id, rank FROM ("
@@ -220,7 +219,7 @@ class SqliteKnowledgeStore:
                 if self._fts_only(conn, filters):
                     top = _FTS_TOP_CAPPED if common else _FTS_TOP
                     rows = conn.execute(
-                        top, {"match": match, "k": k, "cap": CONJUNCTION_SCORE_CAP}
+                        top, {"match": match, "k": k, "cap": base.CONJUNCTION_SCORE_CAP}
                     ).all()
                 else:
                     params.update(match=match, k=k)
@@ -260,7 +259,7 @@ class SqliteKnowledgeStore:
         ``MAX_REQUIRED_TERMS``) while the AND still matches more than the budget; a term that
         no match shares is skipped. Those chunks hold most query terms, so the full OR ranking
         puts them first anyway; boilerplate that still matches thousands of chunks is scored
-        on at most ``CONJUNCTION_SCORE_CAP`` of them.
+        on at most ``base.CONJUNCTION_SCORE_CAP`` of them.
         """
         dfs = cls._document_frequencies(conn, terms)
         matching = candidate_terms(dfs, terms)
