@@ -27,12 +27,14 @@ from sqlalchemy.orm import Session
 from aiharness.db import migrate
 from aiharness.db.engine import create_db_engine
 from aiharness.knowledge.analysis import get_analyzer
-from aiharness.knowledge.evaluation import mrr_at_k, ndcg_at_k, recall_at_k
 from aiharness.knowledge.models import Collection, Document
 from aiharness.knowledge.stores import ChunkRecord, KnowledgeStore, SearchFilters
 from aiharness.knowledge.stores import base as store_base
 from aiharness.knowledge.stores.postgres import PostgresKnowledgeStore
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evaluation import mrr_at_k, ndcg_at_k, recall_at_k
 
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "retrieval"
 DIM = 8

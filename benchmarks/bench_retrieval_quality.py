@@ -29,9 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import retrieval_data
 from aiharness.knowledge.analysis import get_analyzer
-from aiharness.knowledge.bm25 import BM25Index
 from aiharness.knowledge.embedders import Embedder, EmbedderSettings, create_embedder
-from aiharness.knowledge.evaluation import evaluate
 from aiharness.knowledge.fusion import (
     DEFAULT_ADAPT_POWER,
     DEFAULT_CANDIDATES,
@@ -45,6 +43,8 @@ from aiharness.knowledge.fusion import (
     fuse,
     query_length_weights,
 )
+from bm25 import BM25Index
+from evaluation import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 Ranked = list[tuple[str, float]]

@@ -1,4 +1,4 @@
-"""Write the demo's Word and Excel files into data/sample_docs/ (run: uv run python scripts/...).
+"""Write the demo's Word and Excel files into src/aiharness/knowledge/sample_docs/ (run: uv run python scripts/...).
 
 The contents are original demo material; the files are regenerated rather than edited by hand.
 """
@@ -13,7 +13,7 @@ import docx
 import openpyxl  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
-OUT = Path(__file__).resolve().parent.parent / "data" / "sample_docs"
+OUT = Path(__file__).resolve().parent.parent / "src" / "aiharness" / "knowledge" / "sample_docs"
 FIXED_TIME = dt.datetime(2026, 1, 5, 9, 0, 0)
 
 

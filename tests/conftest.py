@@ -13,6 +13,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.databases",
+    "tests.fixtures.queues",
     "tests.fixtures.apps",
     "tests.fixtures.servers",
     "tests.fixtures.browser",

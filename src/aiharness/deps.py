@@ -1,16 +1,19 @@
-"""Typed FastAPI dependencies, declared once and shared by every router."""
+"""Typed FastAPI dependencies, declared once and shared by every router and page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from aiharness.auth.principal import CurrentPrincipal
 from aiharness.config import Settings
+from aiharness.db.engine import session_scope
 from aiharness.platform import Platform
+
+T = TypeVar("T")
 
 
 def get_platform(request: Request) -> Platform:
@@ -29,17 +32,22 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_session(platform: PlatformDep) -> Iterator[Session]:
-    session = platform.session_factory()
-    try:
+    with session_scope(platform.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
-__all__ = ["CurrentPrincipal", "PlatformDep", "SessionDep", "SettingsDep"]
+
+def provided(kind: type[T]) -> Callable[[Request], T]:
+    """A dependency that returns the platform's runtime of type ``kind``; a feature declares
+    ``KnowledgeDep = Annotated[KnowledgeRuntime, Depends(provided(KnowledgeRuntime))]``."""
+
+    def get(request: Request) -> T:
+        return get_platform(request).get(kind)
+
+    get.__name__ = f"get_{kind.__name__}"
+    return get
+
+
+__all__ = ["CurrentPrincipal", "PlatformDep", "SessionDep", "SettingsDep", "provided"]

@@ -1,118 +1,83 @@
-"""One JSON error shape for every failure: ``{"error": {"code", "message", "details"}}``."""
+"""Domain errors: what went wrong, in words a user can act on, and nothing about HTTP.
+
+Services raise these; each surface maps them to its own shape (``aiharness.api_errors``: the
+platform's JSON on ``/api``, an HTML page for browsers, OpenAI's shape on ``/v1``; the CLI
+prints one line and exits non-zero). ``code`` is a stable machine-readable name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from http import HTTPStatus
-from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from typing import Any, ClassVar
 
 
-class APIError(Exception):
-    """Raise from services or routers for an error the caller can act on."""
+class DomainError(Exception):
+    """Base of every error a caller can act on; ``kind`` says which family it belongs to."""
+
+    kind: ClassVar[str] = "invalid"
+    default_code: ClassVar[str] = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.details = details
+
+
+class NotFound(DomainError):
+    """The thing named does not exist."""
+
+    kind = "not_found"
+    default_code = "not_found"
+
+
+class Conflict(DomainError):
+    """The thing exists but its state does not allow the action (already there, busy)."""
+
+    kind = "conflict"
+    default_code = "conflict"
+
+
+class Invalid(DomainError):
+    """The request is understood but its content breaks a rule (the message says which)."""
+
+    kind = "invalid"
+    default_code = "invalid_request"
+
+
+class TooLarge(DomainError):
+    """The input is bigger than a configured limit."""
+
+    kind = "too_large"
+    default_code = "too_large"
+
+
+class Unsupported(DomainError):
+    """The input is of a kind the platform does not handle (a file type, a format)."""
+
+    kind = "unsupported"
+    default_code = "unsupported"
+
+
+class Forbidden(DomainError):
+    """The caller may not do this."""
+
+    kind = "forbidden"
+    default_code = "forbidden"
+
+
+class Unavailable(DomainError):
+    """Something the action needs is down or busy; trying again later can work."""
+
+    kind = "unavailable"
+    default_code = "unavailable"
 
     def __init__(
         self,
-        status_code: int,
         message: str,
         *,
         code: str | None = None,
         details: Any = None,
-        headers: dict[str, str] | None = None,
+        retry_after_s: int | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
-        self.code = code or _default_code(status_code)
-        self.details = details
-        self.headers = headers
-
-
-class NotFoundError(APIError):
-    def __init__(self, message: str, *, details: Any = None) -> None:
-        super().__init__(404, message, details=details)
-
-
-class BadRequestError(APIError):
-    def __init__(self, message: str, *, details: Any = None) -> None:
-        super().__init__(400, message, details=details)
-
-
-def _default_code(status_code: int) -> str:
-    try:
-        return HTTPStatus(status_code).phrase.lower().replace(" ", "_").replace("-", "_")
-    except ValueError:
-        return "error"
-
-
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
-
-
-def error_response(
-    status_code: int,
-    message: str,
-    *,
-    code: str | None = None,
-    details: Any = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    return JSONResponse(
-        error_body(code or _default_code(status_code), message, details),
-        status_code=status_code,
-        headers=headers,
-    )
-
-
-async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, APIError)
-    return error_response(
-        exc.status_code, exc.message, code=exc.code, details=exc.details, headers=exc.headers
-    )
-
-
-# Machine-facing paths always get JSON; a browser asking for a page gets the HTML error page.
-_API_PREFIXES = ("/api", "/v1", "/health", "/ready", "/metrics", "/status", "/jobs", "/rag", "/ask")
-
-
-def _wants_html(request: Request) -> bool:
-    if request.url.path.startswith(_API_PREFIXES):
-        return False
-    return "text/html" in request.headers.get("accept", "")
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    details = None if isinstance(exc.detail, str) else exc.detail
-    render_html = getattr(request.app.state, "render_html_error", None)
-    if render_html is not None and _wants_html(request):
-        response: Response = render_html(request, exc.status_code, message)
-        return response
-    return error_response(exc.status_code, message, details=details, headers=exc.headers)
-
-
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    problems = [
-        {
-            "location": ".".join(str(p) for p in err.get("loc", ())),
-            "message": err.get("msg", ""),
-            "type": err.get("type", ""),
-        }
-        for err in exc.errors()
-    ]
-    summary = "; ".join(f"{p['location']}: {p['message']}" for p in problems[:5])
-    return error_response(
-        422, f"invalid request: {summary}", code="validation_error", details=problems
-    )
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(APIError, _api_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+        super().__init__(message, code=code, details=details)
+        self.retry_after_s = retry_after_s

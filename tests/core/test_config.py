@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from aiharness.config import ConfigError, Settings, check_production_secrets, load_settings
+from aiharness.config import ConfigError, Settings, check_production_secrets
+from aiharness.features import load_settings
 
 pytestmark = pytest.mark.unit
 

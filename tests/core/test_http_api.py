@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from aiharness.app import create_app
-from aiharness.config import Settings
+from aiharness.config import ConfigError, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -41,12 +41,12 @@ def test_ready_is_503_with_retry_after_when_the_database_is_behind(client: TestC
     assert client.get("/health").status_code == 200
 
 
-def test_app_serves_with_a_schema_behind_and_ready_says_how_to_fix(settings: Settings) -> None:
+def test_a_schema_behind_without_auto_migrate_refuses_to_start_in_one_line(
+    settings: Settings,
+) -> None:
     settings = settings.model_copy(update={"auto_migrate": False})
-    with TestClient(create_app(settings)) as client:
-        response = client.get("/ready")
-    assert response.status_code == 503
-    assert "aiharness db upgrade" in response.json()["checks"]["database"]["detail"]
+    with pytest.raises(ConfigError, match="aiharness db upgrade"):
+        create_app(settings)
 
 
 def test_metrics_are_prometheus_text_with_route_labels(client: TestClient) -> None:

@@ -63,7 +63,7 @@ def test_submit_list_get(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"type": "nope"}, 400, "bad_request"),
+        ({"type": "nope"}, 422, "unknown_job_type"),
         ({"type": "sleep", "params": {"seconds": "long"}}, 422, "invalid_job_params"),
         ({"type": "sleep", "params": {"seconds": 1, "extra": 1}}, 201, None),
         ({"params": {}}, 422, "validation_error"),

@@ -116,6 +116,7 @@ def test_unmigrated_database_is_a_clean_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AIHARNESS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("AIHARNESS_AUTO_MIGRATE", "false")
     code, out = _run("jobs", "list")
     assert code == 2
     assert "aiharness db upgrade" in out

@@ -99,8 +99,10 @@ def test_decorator_registers_schedule() -> None:
         parse_schedule("* * *")
 
 
-def test_builtins_and_bad_module() -> None:
-    names = load_job_modules().names()
-    assert {"noop", "sleep", "housekeeping"} <= set(names)
-    with pytest.raises(ConfigError, match="AIHARNESS_JOB_MODULES"):
+def test_every_feature_declares_its_job_modules_and_a_bad_module_is_a_config_error() -> None:
+    from aiharness.features import FEATURES
+
+    names = load_job_modules([m for f in FEATURES for m in f.jobs]).names()
+    assert {"noop", "sleep", "housekeeping", "knowledge.ingest", "knowledge.reembed"} <= set(names)
+    with pytest.raises(ConfigError, match="AIHARNESS_JOBS__MODULES"):
         load_job_modules(["no.such.module_xyz"])

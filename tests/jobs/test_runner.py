@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,12 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiharness.jobs import service
-from aiharness.jobs.queue import QueueHub
-from aiharness.jobs.registry import JobRegistry, load_job_modules
+from aiharness.jobs.registry import JobRegistry
 from aiharness.jobs.schemas import JobCreate, JobDetail
 from aiharness.jobs.worker import JobRunner
 from tests.jobs import handlers
-from tests.jobs.conftest import jobs_settings
+from tests.jobs.conftest import jobs_platform, jobs_settings
 
 pytestmark = pytest.mark.integration
 
@@ -29,16 +29,10 @@ def runner(
     database_url: str,
     sqlite_queue_url: str,
     session_factory: sessionmaker[Session],
-    hub: QueueHub,
-) -> JobRunner:
+) -> Iterator[JobRunner]:
     settings = jobs_settings(tmp_path, database_url, sqlite_queue_url)
-    return JobRunner(
-        settings=settings,
-        session_factory=session_factory,
-        queues=hub,
-        registry=load_job_modules(settings.job_modules),
-        worker_id="test-worker",
-    )
+    with jobs_platform(settings) as platform:
+        yield JobRunner(platform=platform, worker_id="test-worker")
 
 
 def _submit(runner: JobRunner, job_type: str, **params: object) -> str:
@@ -173,13 +167,13 @@ def test_type_unknown_to_this_worker_fails_clearly(
     runner: JobRunner, session_factory: sessionmaker[Session]
 ) -> None:
     job_id = _submit(runner, "test.record")
-    runner.registry = JobRegistry()  # a worker without AIHARNESS_JOB_MODULES
+    runner.registry = JobRegistry()  # a worker without AIHARNESS_JOBS__MODULES
     _run_next(runner)
     job = _get(runner, job_id)
     assert job.status == "failed"
     assert job.error is not None
     assert "unknown job type 'test.record'" in job.error
-    assert "AIHARNESS_JOB_MODULES" in job.error
+    assert "AIHARNESS_JOBS__MODULES" in job.error
 
 
 def test_duplicate_messages_run_a_job_once(runner: JobRunner) -> None:
@@ -206,17 +200,12 @@ def test_periodic_jobs_are_submitted_once_per_minute_across_workers(
         return None
 
     settings = jobs_settings(tmp_path, database_url, sqlite_queue_url)
-    workers = [WorkerProcess(settings) for _ in range(2)]
-    minute = datetime(2026, 5, 1, 8, 30, 5, tzinfo=UTC)
-    try:
+    with jobs_platform(settings) as first, jobs_platform(settings) as second:
+        workers = [WorkerProcess(p, registry=registry) for p in (first, second)]
+        minute = datetime(2026, 5, 1, 8, 30, 5, tzinfo=UTC)
         for worker in workers:
-            worker.registry = registry
             worker.maintenance.submit_periodic(minute)
             worker.maintenance.submit_periodic(minute)  # same minute again: nothing new
-        with workers[0].session_factory() as session:
+        with first.unit_of_work() as session:
             page = service.list_jobs(session=session, job_type="tick")
         assert page.total == 1
-    finally:
-        for worker in workers:
-            worker.queues.close()
-            worker.engine.dispose()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiharness.db.base import utcnow
-from aiharness.errors import APIError
+from aiharness.errors import Conflict, DomainError, Invalid, NotFound
 from aiharness.jobs import lifecycle, service
 from aiharness.jobs.models import Job, Worker
 from aiharness.jobs.queue import QueueHub
@@ -69,24 +69,24 @@ def test_submit_records_and_dispatches(
 
 
 @pytest.mark.parametrize(
-    ("job_in", "status", "needle"),
+    ("job_in", "code", "needle"),
     [
-        (JobCreate(type="no.such.type"), 400, "unknown job type 'no.such.type'"),
-        (JobCreate(type="test.record", params={"value": "x"}), 422, "value"),
-        (JobCreate(type="test.record", params={"sleep_s": -1}), 422, "sleep_s"),
+        (JobCreate(type="no.such.type"), "unknown_job_type", "unknown job type 'no.such.type'"),
+        (JobCreate(type="test.record", params={"value": "x"}), "invalid_job_params", "value"),
+        (JobCreate(type="test.record", params={"sleep_s": -1}), "invalid_job_params", "sleep_s"),
     ],
 )
 def test_bad_submissions_store_and_enqueue_nothing(
     session_factory: sessionmaker[Session],
     hub: QueueHub,
     job_in: JobCreate,
-    status: int,
+    code: str,
     needle: str,
 ) -> None:
     with session_factory() as session:
-        with pytest.raises(APIError) as info:
+        with pytest.raises(Invalid) as info:
             service.submit_job(session=session, queues=hub, job_in=job_in)
-        assert info.value.status_code == status
+        assert info.value.code == code
         assert needle in info.value.message
         assert _count_jobs(session) == 0
     assert hub.get("default").pending() == 0
@@ -138,9 +138,8 @@ def test_cancel_waiting_job_is_immediate_and_final(
         job = service.cancel_job(session=session, job_id=job_id)
         assert job.status == "cancelled"
         assert lifecycle.claim_job(session=session, job_id=job_id, worker_id="w") is None
-        with pytest.raises(APIError) as info:
+        with pytest.raises(Conflict):
             service.cancel_job(session=session, job_id=job_id)
-        assert info.value.status_code == 409
 
 
 def test_cancel_running_job_only_requests_it(
@@ -159,9 +158,8 @@ def test_retry_only_failed_or_cancelled_and_resets_attempts(
 ) -> None:
     with session_factory() as session:
         job_id = _submit(session, hub, "test.record")
-        with pytest.raises(APIError) as info:
+        with pytest.raises(Conflict):
             service.retry_job(session=session, queues=hub, job_id=job_id)
-        assert info.value.status_code == 409
         claim = lifecycle.claim_job(session=session, job_id=job_id, worker_id="w1")
         assert claim is not None
         assert lifecycle.finish_job(
@@ -187,9 +185,8 @@ def test_unknown_job_id_is_404(session_factory: sessionmaker[Session], hub: Queu
             lambda: service.cancel_job(session=session, job_id="nope"),
             lambda: service.retry_job(session=session, queues=hub, job_id="x" * 40),
         ):
-            with pytest.raises(APIError) as info:
+            with pytest.raises(NotFound):
                 call()
-            assert info.value.status_code == 404
 
 
 def test_list_filters_and_pages(session_factory: sessionmaker[Session], hub: QueueHub) -> None:
@@ -321,7 +318,7 @@ def test_submit_jobs_is_all_or_nothing(
     session_factory: sessionmaker[Session], hub: QueueHub
 ) -> None:
     with session_factory() as session:
-        with pytest.raises(APIError):
+        with pytest.raises(DomainError):
             service.submit_jobs(
                 session=session,
                 queues=hub,

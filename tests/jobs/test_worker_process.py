@@ -70,7 +70,7 @@ def test_worker_runs_jobs_beats_and_stops_gracefully(
     try:
         _submit_many(factory, hub, 30)
         wait_for(lambda: _statuses(factory) == {"succeeded": 30}, 30, "30 jobs to succeed")
-        listed = _workers(factory, settings.heartbeat_timeout_s)
+        listed = _workers(factory, 3.0)
         assert [w.state for w in listed.items] == ["live"]
         assert listed.items[0].pid == worker.pid
         wait_for(
@@ -136,7 +136,7 @@ def test_sigkill_of_one_of_two_workers_loses_and_duplicates_nothing(
             assert job.attempts == 2, job.id
             assert "stopped responding" in job.log_tail
             assert job.worker_id != victim_id
-        listed = {w.id: w.state for w in _workers(factory, settings.heartbeat_timeout_s).items}
+        listed = {w.id: w.state for w in _workers(factory, 3.0).items}
         assert listed[victim_id] == "dead"
         assert sorted(listed.values()) == ["dead", "live"]
         assert stop(survivor) == 0

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from aiharness.app import create_app
 from aiharness.config import Settings
-from aiharness.jobs.registry import load_job_modules
+from aiharness.features import make_settings
 from aiharness.jobs.worker import JobRunner
 from aiharness.platform import Platform
 
@@ -30,16 +30,18 @@ CONVEYOR_EN = (
 COMPRESSOR_CP949 = "공기 압축기 점검표: 흡입 필터를 매주 청소하고 드레인 밸브를 확인한다."
 
 
-def kb_settings_for(tmp_path: Path, **extra: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "log_format": "json",
-        "log_level": "warning",
-        "worker_enabled": False,
-        "demo_ingest": "off",
-    }
-    values.update(extra)
-    return Settings(**values)
+def kb_settings_for(
+    tmp_path: Path, *, database_url: str | None = None, **knowledge: Any
+) -> Settings:
+    """Settings for knowledge tests; ``knowledge`` overrides the knowledge section."""
+    return make_settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        log_format="json",
+        log_level="warning",
+        jobs={"worker_enabled": False},
+        knowledge={"demo_ingest": "off", **knowledge},
+    )
 
 
 @pytest.fixture
@@ -60,16 +62,9 @@ def kb_client(kb_app: FastAPI) -> Iterator[TestClient]:
 
 def drain_jobs(platform: Platform, *, limit: int = 20) -> list[str]:
     """Run every job waiting in the platform's queue, in this process, until none is left."""
-    assert platform.queues is not None
-    runner = JobRunner(
-        settings=platform.settings,
-        session_factory=platform.session_factory,
-        queues=platform.queues,
-        registry=load_job_modules(platform.settings.job_modules),
-        worker_id="test-inline-worker",
-    )
+    runner = JobRunner(platform=platform, worker_id="test-inline-worker")
     ran: list[str] = []
-    queue = platform.queues.get("default")
+    queue = runner.queues.get("default")
     for _ in range(limit):
         job_id = queue.receive()
         if job_id is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from benchmarks.bm25 import BM25Index
 
 from aiharness.knowledge.analysis import (
     AnalyzerError,
@@ -10,7 +11,6 @@ from aiharness.knowledge.analysis import (
     get_analyzer,
     latin_terms,
 )
-from aiharness.knowledge.bm25 import BM25Index
 
 pytestmark = pytest.mark.unit
 

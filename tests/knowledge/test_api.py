@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from aiharness.app import create_app
 from aiharness.config import Settings
 from aiharness.knowledge.retrieval import Reranker
+from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.knowledge.schemas import SearchHit
 from tests.knowledge import kb_fixtures
 from tests.knowledge.kb_fixtures import (
@@ -160,7 +161,7 @@ def test_upload_to_an_unknown_collection_is_404(kb_client: TestClient) -> None:
 
 @pytest.fixture
 def roots_client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = kb_settings_for(tmp_path, knowledge_ingest_roots=[tmp_path / "allowed"])
+    settings = kb_settings_for(tmp_path, ingest_roots=[tmp_path / "allowed"])
     (tmp_path / "allowed" / "sub").mkdir(parents=True)
     (tmp_path / "secret").mkdir()
     with TestClient(create_app(settings)) as client:
@@ -182,7 +183,7 @@ def test_server_path_ingest_stays_inside_the_allowed_roots(
 
     outside = ingest(str(tmp_path / "secret" / "key.txt"))
     assert outside.status_code == 403
-    assert "AIHARNESS_KNOWLEDGE_INGEST_ROOTS" in outside.json()["error"]["message"]  # type: ignore[attr-defined]
+    assert "AIHARNESS_KNOWLEDGE__INGEST_ROOTS" in outside.json()["error"]["message"]  # type: ignore[attr-defined]
     assert ingest(str(allowed / ".." / "secret")).status_code == 403  # type: ignore[attr-defined]
     assert ingest(str(allowed / "link.txt")).status_code == 403  # type: ignore[attr-defined]
     assert ingest(str(allowed / "missing.txt")).status_code == 404  # type: ignore[attr-defined]
@@ -227,7 +228,7 @@ def test_the_rerank_hook_reorders_results(
     run_jobs()
     params = {"q": "윤활유 교체", "mode": "vector", "k": 2}
     plain = [h["file_name"] for h in kb_client.get("/api/rag/search", params=params).json()]
-    runtime = kb_client.app.state.platform.knowledge  # type: ignore[attr-defined]
+    runtime = kb_client.app.state.platform.get(KnowledgeRuntime)  # type: ignore[attr-defined]
     assert isinstance(ReverseReranker(), Reranker)
     runtime.reranker = ReverseReranker()
     reranked = [h["file_name"] for h in kb_client.get("/api/rag/search", params=params).json()]

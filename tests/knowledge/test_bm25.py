@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from aiharness.knowledge.bm25 import BM25Index
+from benchmarks.bm25 import BM25Index
 
 pytestmark = pytest.mark.unit
 

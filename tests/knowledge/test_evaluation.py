@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from aiharness.knowledge.evaluation import evaluate, mrr_at_k, ndcg_at_k, recall_at_k
+from benchmarks.evaluation import evaluate, mrr_at_k, ndcg_at_k, recall_at_k
 
 pytestmark = pytest.mark.unit
 

@@ -12,8 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from aiharness.jobs.models import Job
+from aiharness.jobs.queue import QueueHub
 from aiharness.knowledge.ingest import queue_demo_ingest
 from aiharness.knowledge.models import Chunk, Document
+from aiharness.knowledge.runtime import KnowledgeRuntime
 from tests.knowledge import kb_fixtures
 from tests.knowledge.kb_fixtures import (
     COMPRESSOR_CP949,
@@ -61,7 +63,7 @@ def _search(client: TestClient, q: str, mode: str = "hybrid", name: str = "plant
 def small_limits_client(tmp_path: Path) -> Iterator[TestClient]:
     from aiharness.app import create_app
 
-    settings = kb_settings_for(tmp_path, knowledge_max_text_mb=20 / 1024)  # 20 KB text files
+    settings = kb_settings_for(tmp_path, max_text_mb=20 / 1024)  # 20 KB text files
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -115,7 +117,7 @@ def test_bad_files_fail_one_by_one_and_good_ones_are_indexed(
 def test_upload_over_the_size_cap_is_recorded_as_failed(tmp_path: Path) -> None:
     from aiharness.app import create_app
 
-    settings = kb_settings_for(tmp_path, knowledge_max_upload_mb=0.01)  # 10 KB
+    settings = kb_settings_for(tmp_path, max_upload_mb=0.01)  # 10 KB
     with TestClient(create_app(settings)) as client:
         _create(client)
         result = _upload(client, [("huge.md", b"# x\n" + b"a" * 20_000), ("ok.md", b"# ok\nfine")])
@@ -283,9 +285,10 @@ def test_demo_ingest_is_queued_once_on_a_fresh_data_dir(tmp_path: Path) -> None:
         platform = client.app.state.platform  # type: ignore[attr-defined]
         assert (
             queue_demo_ingest(
-                settings=settings,
+                runtime=platform.get(KnowledgeRuntime),
                 session_factory=platform.session_factory,
-                queues=platform.queues,
+                queues=platform.get(QueueHub),
+                worker_enabled=False,
             )
             is None
         )

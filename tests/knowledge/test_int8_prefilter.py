@@ -13,8 +13,8 @@ from aiharness.db.engine import create_db_engine
 from aiharness.knowledge.stores import SearchFilters, int8_prefilter, vector_index
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
 from aiharness.knowledge.stores.vector_index import IndexSnapshot
-from tests.knowledge.conformance import test_stores
-from tests.knowledge.conformance.store_suite import KnowledgeStoreConformance, record, unit
+from tests.conformance import test_knowledge_stores as test_stores
+from tests.conformance.store_suite import KnowledgeStoreConformance, record, unit
 
 ALL = SearchFilters()
 

@@ -281,7 +281,9 @@ def test_missing_file_is_a_parse_error(tmp_path: Path) -> None:
 
 # --- demo documents -------------------------------------------------------------------------
 
-SAMPLE_DOCS = Path(__file__).resolve().parents[2] / "data" / "sample_docs"
+SAMPLE_DOCS = (
+    Path(__file__).resolve().parents[2] / "src" / "aiharness" / "knowledge" / "sample_docs"
+)
 
 
 def test_every_sample_document_parses_and_chunks() -> None:

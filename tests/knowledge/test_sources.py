@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from aiharness.config import Settings
-from aiharness.errors import APIError
+from aiharness.errors import Forbidden, NotFound
+from aiharness.features import make_settings
 from aiharness.knowledge.sources import (
     clean_file_name,
+    ingest_roots,
     path_sources,
     resolve_server_path,
     save_upload,
@@ -40,7 +41,7 @@ def test_clean_file_name_refuses_tricks(raw: str) -> None:
 
 
 def test_uploads_are_stored_by_hash_and_capped(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", knowledge_max_upload_mb=0.001)  # ~1 KB
+    settings = make_settings(data_dir=tmp_path / "data", knowledge={"max_upload_mb": 0.001})
     first = save_upload(settings=settings, stream=io.BytesIO(b"hello"), raw_name="a.TXT")
     second = save_upload(settings=settings, stream=io.BytesIO(b"hello"), raw_name="b.txt")
     assert first.error is None and first.stored_path is not None
@@ -62,26 +63,24 @@ def test_server_paths_must_resolve_inside_a_root(tmp_path: Path) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("secret")
     (root / "escape.txt").symlink_to(outside)
-    settings = Settings(data_dir=tmp_path / "data", knowledge_ingest_roots=[root])
+    settings = make_settings(data_dir=tmp_path / "data", knowledge={"ingest_roots": [root]})
     assert (
         resolve_server_path(settings=settings, raw=str(root / "a" / "ok.txt"))
         == (root / "a" / "ok.txt").resolve()
     )
     assert resolve_server_path(settings=settings, raw=str(root / "a" / ".." / "a")).is_dir()
     for raw in (str(outside), str(root / ".." / "outside.txt"), str(root / "escape.txt")):
-        with pytest.raises(APIError) as refused:
+        with pytest.raises(Forbidden):
             resolve_server_path(settings=settings, raw=raw)
-        assert refused.value.status_code == 403
-    with pytest.raises(APIError) as missing:
+    with pytest.raises(NotFound):
         resolve_server_path(settings=settings, raw=str(root / "nope.txt"))
-    assert missing.value.status_code == 404
 
 
-def test_default_roots_are_inbound_and_the_demo_docs(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
-    roots = settings.resolved_ingest_roots
+def test_default_roots_are_inbound_and_the_packaged_demo_docs(tmp_path: Path) -> None:
+    roots = ingest_roots(make_settings(data_dir=tmp_path / "data"))
     assert roots[0] == tmp_path / "data" / "inbound"
-    assert roots[1].parts[-2:] == ("data", "sample_docs")
+    assert roots[1].parts[-3:] == ("aiharness", "knowledge", "sample_docs")
+    assert (roots[1] / "loto-procedure-ko.md").is_file()
 
 
 def test_folder_walk_skips_links_out_hidden_and_unsupported(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from aiharness.db.engine import create_db_engine
 from aiharness.knowledge.stores import SearchFilters, base
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
-from tests.knowledge.conformance.store_suite import ALL, KnowledgeStoreConformance, record
+from tests.conformance.store_suite import ALL, KnowledgeStoreConformance, record
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from aiharness.db.engine import create_db_engine
 from aiharness.knowledge.stores import SearchFilters
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
 from aiharness.knowledge.stores.vector_index import IndexSnapshot
-from tests.knowledge.conformance.store_suite import KnowledgeStoreConformance, record, unit
+from tests.conformance.store_suite import KnowledgeStoreConformance, record, unit
 
 pytestmark = pytest.mark.integration
 

@@ -1,16 +1,23 @@
-"""What every command shares: settings from the environment and clean one-line errors."""
+"""What every command shares: settings, the in-process platform, and clean one-line errors."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
-from aiharness.config import ConfigError, Settings, load_settings
+from aiharness.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from aiharness.platform import Platform, Role
 
 console = Console()
 err_console = Console(stderr=True)
+URL_HELP = "Platform URL to work through (AIHARNESS_URL); empty: work on the data dir directly."
+UrlOption = typer.Option(None, "--url", envvar="AIHARNESS_URL", help=URL_HELP)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -20,7 +27,50 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def settings_or_exit(**overrides: object) -> Settings:
+    from aiharness.features import load_settings
+
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:
         fail(str(exc), code=2)
+
+
+@contextmanager
+def errors_as_lines() -> Iterator[None]:
+    """Domain errors, bad settings, an unreachable platform or database: one line, exit != 0."""
+    from sqlalchemy.exc import OperationalError
+
+    from aiharness.cli.client import ClientError
+    from aiharness.errors import DomainError
+
+    try:
+        yield
+    except DomainError as exc:
+        fail(exc.message)
+    except ClientError as exc:
+        fail(exc.message, code=exc.exit_code)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    except OperationalError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        fail(f"cannot use the database: {reason} (run `aiharness db upgrade`?)", code=2)
+
+
+@contextmanager
+def local_platform(
+    role: Role = "cli", *, migrate_database: bool = True, settings: Settings | None = None
+) -> Iterator[Platform]:
+    """The platform of this process, built like every other (``build_platform``), closed after."""
+    from aiharness.features import FEATURES
+    from aiharness.platform import build_platform
+
+    settings = settings or settings_or_exit()
+    with errors_as_lines():
+        platform = build_platform(
+            settings, role=role, features=FEATURES, migrate_database=migrate_database
+        )
+    try:
+        with errors_as_lines():
+            yield platform
+    finally:
+        platform.close()

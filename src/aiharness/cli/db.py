@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from aiharness.cli.common import console, fail, settings_or_exit
-from aiharness.config import ConfigError
+from aiharness.cli.common import console, local_platform
 
 app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 
@@ -16,18 +15,15 @@ def upgrade(
 ) -> None:
     """Apply migrations up to REVISION."""
     from aiharness.db import migrate
-    from aiharness.db.engine import create_db_engine, describe_url
-    from aiharness.platform import ensure_data_dir
+    from aiharness.db.engine import describe_url
+    from aiharness.platform import model_modules
 
-    settings = settings_or_exit()
-    try:
-        ensure_data_dir(settings)
-        engine = create_db_engine(settings.resolved_database_url)
-        before = migrate.current_revision(engine)
-        state = migrate.upgrade(engine, revision)
-    except ConfigError as exc:
-        fail(str(exc))
-    where = describe_url(settings.resolved_database_url)
+    with local_platform(migrate_database=False) as platform:
+        before = migrate.current_revision(platform.engine)
+        state = migrate.upgrade(
+            platform.engine, revision, model_modules=model_modules(platform.features)
+        )
+        where = describe_url(platform.settings.resolved_database_url)
     if before == state.current:
         console.print(f"{where} already at revision {state.current}")
     else:
@@ -38,19 +34,12 @@ def upgrade(
 def current() -> None:
     """Show the database's revision and the newest one this version knows."""
     from aiharness.db import migrate
-    from aiharness.db.engine import create_db_engine, describe_url
-    from aiharness.platform import ensure_data_dir
+    from aiharness.db.engine import describe_url
 
-    settings = settings_or_exit()
-    try:
-        ensure_data_dir(settings)
-        engine = create_db_engine(settings.resolved_database_url)
-        state = migrate.revision_state(engine)
-    except ConfigError as exc:
-        fail(str(exc))
+    with local_platform(migrate_database=False) as platform:
+        state = migrate.revision_state(platform.engine)
+        where = describe_url(platform.settings.resolved_database_url)
     marker = (
         "(head)" if state.at_head else f"(behind; head is {state.head}: run `aiharness db upgrade`)"
     )
-    console.print(
-        f"{describe_url(settings.resolved_database_url)}: {state.current or 'empty'} {marker}"
-    )
+    console.print(f"{where}: {state.current or 'empty'} {marker}")

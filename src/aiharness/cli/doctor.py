@@ -65,13 +65,15 @@ def _report_row(report: CheckReport) -> Row:
 
 def doctor() -> None:
     """Check Python, the data dir, the database and every configured dependency."""
+    from aiharness.features import FEATURES
     from aiharness.health.checks import run_checks_sync
     from aiharness.platform import build_platform
 
     settings = settings_or_exit()
     rows = [Row("aiharness", "ok", __version__), _python_row()]
     try:
-        platform = build_platform(settings)
+        # Built like every process, but without migrating: the doctor only looks.
+        platform = build_platform(settings, role="cli", features=FEATURES, migrate_database=False)
     except ConfigError as exc:
         rows.append(Row("data dir / database", "down", str(exc)))
     else:

@@ -1,14 +1,20 @@
-"""Entry point: ``aiharness`` (console script) and ``python -m aiharness``."""
+"""Entry point: ``aiharness`` (console script) and ``python -m aiharness``.
+
+The platform's own commands are listed here; each installed feature adds its command groups
+from ``aiharness.cli.<feature name>`` (a module with ``register(app)``), found by name.
+"""
 
 from __future__ import annotations
+
+import importlib
+import importlib.util
 
 import typer
 
 from aiharness import __version__
-from aiharness.cli import db, doctor, knowledge, up
+from aiharness.cli import db, doctor, up
 from aiharness.cli.common import console, fail
 from aiharness.config import ConfigError
-from aiharness.jobs import cli as jobs_cli
 
 app = typer.Typer(
     name="aiharness",
@@ -20,17 +26,24 @@ app = typer.Typer(
 app.command("up")(up.up)
 app.command("doctor")(doctor.doctor)
 app.add_typer(db.app, name="db")
-app.add_typer(jobs_cli.app, name="jobs")
-app.command("worker")(jobs_cli.worker)
-app.command("ingest")(knowledge.ingest)
-app.command("search")(knowledge.search)
-app.add_typer(knowledge.collections_app, name="collections")
 
 
 @app.command()
 def version() -> None:
     """Print the installed version."""
     console.print(f"aiharness {__version__}")
+
+
+def register_feature_commands(root: typer.Typer) -> None:
+    from aiharness.features import FEATURES
+
+    for feature in FEATURES:
+        name = f"aiharness.cli.{feature.name}"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(root)
+
+
+register_feature_commands(app)
 
 
 def run() -> None:

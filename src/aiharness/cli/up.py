@@ -42,30 +42,23 @@ def up(
     import uvicorn
 
     from aiharness.app import create_app
-    from aiharness.db import migrate
+    from aiharness.features import FEATURES
+    from aiharness.jobs.settings import JobsSettings
     from aiharness.platform import build_platform
 
     overrides: dict[str, object] = {"host": host, "port": port}
     if no_worker:
-        overrides["worker_enabled"] = False
+        overrides["jobs"] = {"worker_enabled": False}
     settings = settings_or_exit(**overrides)
     configure_logging(settings.log_level, settings.log_format)
     try:
         check_production_secrets(settings)
         ensure_port_free(settings.host, settings.port)
-        platform = build_platform(settings)
-        if settings.auto_migrate:
-            migrate.upgrade(platform.engine)
-        else:
-            state = migrate.revision_state(platform.engine)
-            if not state.at_head:
-                raise ConfigError(
-                    f"database at revision {state.current or 'empty'}, expected {state.head}; "
-                    "run `aiharness db upgrade` or set AIHARNESS_AUTO_MIGRATE=true"
-                )
+        platform = build_platform(settings, role="api", features=FEATURES)
         app = create_app(settings, platform)
     except ConfigError as exc:
         fail(str(exc), code=2)
+    worker_enabled = JobsSettings.of(settings).worker_enabled
 
     shown_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     base = f"http://{shown_host}:{settings.port}"
@@ -75,7 +68,7 @@ def up(
     console.print(f"  web UI   {base}/")
     console.print(f"  API docs {base}/docs")
     console.print(f"  health   {base}/health · {base}/ready · {base}/metrics")
-    console.print("  worker   " + ("embedded" if settings.worker_enabled else "off (--no-worker)"))
+    console.print("  worker   " + ("embedded" if worker_enabled else "off (--no-worker)"))
     console.print("Press Ctrl-C to stop.")
     config = uvicorn.Config(
         app,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from aiharness.deps import CurrentPrincipal, SessionDep
-from aiharness.errors import NotFoundError
+from aiharness.errors import NotFound
 from aiharness.events import service
 from aiharness.events.schemas import EventPage, EventPublic
 
@@ -29,5 +29,5 @@ def list_events(
 def get_event(event_id: int, session: SessionDep, _principal: CurrentPrincipal) -> EventPublic:
     event = service.get_event(session=session, event_id=event_id)
     if event is None:
-        raise NotFoundError(f"event {event_id} does not exist")
+        raise NotFound(f"event {event_id} does not exist")
     return event

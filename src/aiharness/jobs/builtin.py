@@ -10,10 +10,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from aiharness.db.base import utcnow
-from aiharness.db.engine import session_scope
 from aiharness.jobs.context import JobContext
 from aiharness.jobs.registry import NoParams, job_type
 from aiharness.jobs.service import purge_finished
+from aiharness.jobs.settings import JobsSettings
 
 
 class NoopParams(BaseModel):
@@ -44,8 +44,8 @@ def sleep(ctx: JobContext, params: SleepParams) -> dict[str, Any]:
 @job_type("housekeeping", params=NoParams, max_attempts=2, schedule="17 * * * *")
 def housekeeping(ctx: JobContext, params: NoParams) -> dict[str, Any]:
     """Deletes finished jobs and gone workers older than the retention setting."""
-    cutoff = utcnow() - timedelta(days=ctx.settings.job_retention_days)
-    with session_scope(ctx.session_factory) as session:
+    cutoff = utcnow() - timedelta(days=JobsSettings.of(ctx.settings).retention_days)
+    with ctx.platform.unit_of_work() as session:
         deleted = purge_finished(session=session, older_than=cutoff)
     ctx.log(f"deleted {deleted} finished jobs older than {cutoff:%Y-%m-%d %H:%M}")
     return {"deleted_jobs": deleted, "cutoff": cutoff.isoformat()}

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +16,9 @@ from aiharness.jobs import lifecycle
 if TYPE_CHECKING:
     from aiharness.config import Settings
     from aiharness.jobs.lifecycle import Claim
+    from aiharness.platform import Platform
+
+T = TypeVar("T")
 
 LOG_TAIL_CHARS = 4000
 
@@ -30,20 +33,21 @@ class JobLost(Exception):
 
 class JobContext:
     """Handed to every handler. ``progress`` is cheap from tight loops: it writes at most every
-    ``min_interval_s`` (and on completion), and each write also picks up a cancellation."""
+    ``min_interval_s`` (and on completion), and each write also picks up a cancellation.
+
+    ``get(KnowledgeRuntime)`` gives a handler the worker platform's services (one per process,
+    so a model loads once and its clients are closed with the platform)."""
 
     def __init__(
         self,
         *,
         claim: Claim,
-        session_factory: sessionmaker[Session],
-        settings: Settings,
+        platform: Platform,
         cancel_flag: Callable[[], bool] = lambda: False,
         min_interval_s: float = 0.5,
     ) -> None:
         self.claim = claim
-        self.session_factory = session_factory
-        self.settings = settings
+        self.platform = platform
         self._cancel_flag = cancel_flag
         self._min_interval_s = min_interval_s
         self._lock = threading.Lock()
@@ -55,6 +59,18 @@ class JobContext:
         self._log: list[str] = [claim.log_tail] if claim.log_tail else []
         self._log_chars = len(claim.log_tail)
         self._dirty = False
+
+    @property
+    def settings(self) -> Settings:
+        return self.platform.settings
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        return self.platform.session_factory
+
+    def get(self, kind: type[T]) -> T:
+        """A runtime of the worker's platform, e.g. ``ctx.get(KnowledgeRuntime)``."""
+        return self.platform.get(kind)
 
     @property
     def job_id(self) -> str:

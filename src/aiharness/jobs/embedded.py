@@ -3,17 +3,14 @@ so job handlers never share the API's GIL or event loop, and a crash is restarte
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
-from pydantic import SecretStr
-
-from aiharness.config import ENV_PREFIX, Settings
+from aiharness.config import ENV_PREFIX, Settings, environment_of
+from aiharness.jobs.settings import JobsSettings
 from aiharness.observability.logging import get_logger
 
 log = get_logger("aiharness.jobs.embedded")
@@ -23,22 +20,8 @@ STOP_GRACE_S = 15.0
 def settings_env(settings: Settings) -> dict[str, str]:
     """The child's environment: this process's, with every setting pinned to the parent's value
     (settings may have come from arguments, not the environment)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            text = value.get_secret_value()
-        elif isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, list | dict):
-            text = json.dumps(value)
-        elif isinstance(value, Path):
-            text = str(value.resolve())
-        else:
-            text = str(value)
-        env[ENV_PREFIX + name.upper()] = text
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(ENV_PREFIX)}
+    env.update(environment_of(settings))
     return env
 
 
@@ -61,7 +44,7 @@ class EmbeddedWorker:
             "aiharness",
             "worker",
             "--concurrency",
-            str(self.settings.worker_concurrency),
+            str(JobsSettings.of(self.settings).worker_concurrency),
             "--parent-pid",
             str(os.getpid()),
         ]

@@ -1,7 +1,8 @@
 """Job types: a name, a pydantic params model, a handler and its retry policy.
 
 Feature modules register their types at import (``@job_type(...)``); API and workers import the
-same modules (built-ins plus ``settings.job_modules``) so both sides know every type.
+same modules (each installed feature's ``jobs`` plus the ``jobs.modules`` setting) so both sides
+know every type.
 """
 
 from __future__ import annotations
@@ -26,12 +27,6 @@ Handler = Callable[["JobContext", P], JobResult]
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,127}$")
 QUEUE_PATTERN = re.compile(r"^[a-z0-9_]{1,64}$")
-# Modules that declare the platform's own job types; imported by the API and every worker.
-BUILTIN_MODULES = (
-    "aiharness.jobs.builtin",
-    "aiharness.knowledge.ingest",
-    "aiharness.knowledge.reembed",
-)
 
 
 class PermanentJobError(Exception):
@@ -181,13 +176,13 @@ def parse_schedule(spec: str) -> Callable[[Any], bool]:
     return predicate
 
 
-def load_job_modules(extra: Iterable[str] = ()) -> JobRegistry:
-    """Import the built-in and configured job modules so their types are registered."""
-    for module in (*BUILTIN_MODULES, *extra):
+def load_job_modules(modules: Iterable[str]) -> JobRegistry:
+    """Import the given job modules so their types are registered in the default registry."""
+    for module in modules:
         try:
             importlib.import_module(module)
         except ImportError as exc:
             raise ConfigError(
-                f"AIHARNESS_JOB_MODULES: cannot import job module {module!r}: {exc}"
+                f"AIHARNESS_JOBS__MODULES: cannot import job module {module!r}: {exc}"
             ) from None
     return registry

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
-from aiharness.deps import CurrentPrincipal, PlatformDep, SessionDep, SettingsDep
+from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
 from aiharness.jobs import service
-from aiharness.jobs.queue import QueueHub
+from aiharness.jobs.deps import QueuesDep
 from aiharness.jobs.schemas import JobCreate, JobDetail, JobPage, JobPublic, JobStatus, WorkerList
+from aiharness.jobs.settings import JobsSettings
 
 router = APIRouter(tags=["jobs"])
-
-
-def get_queues(platform: PlatformDep) -> QueueHub:
-    from aiharness.jobs.wiring import queues_of
-
-    return queues_of(platform)
-
-
-QueuesDep = Annotated[QueueHub, Depends(get_queues)]
 
 
 @router.get("/api/jobs", summary="List jobs, newest first")
@@ -50,25 +42,31 @@ def submit_job(
     return job
 
 
+# Job ids may be given as a unique prefix (the CLI and UI show 12 characters).
 @router.get("/api/jobs/{job_id}", summary="One job with its error traceback and log tail")
 def get_job(job_id: str, session: SessionDep, _principal: CurrentPrincipal) -> JobDetail:
-    return service.get_job(session=session, job_id=job_id)
+    full = service.find_job_id(session=session, prefix=job_id)
+    return service.get_job(session=session, job_id=full)
 
 
 @router.post("/api/jobs/{job_id}/cancel", summary="Cancel a waiting job or ask a running one")
 def cancel_job(job_id: str, session: SessionDep, _principal: CurrentPrincipal) -> JobPublic:
-    return service.cancel_job(session=session, job_id=job_id)
+    full = service.find_job_id(session=session, prefix=job_id)
+    return service.cancel_job(session=session, job_id=full)
 
 
 @router.post("/api/jobs/{job_id}/retry", summary="Run a failed or cancelled job again")
 def retry_job(
     job_id: str, session: SessionDep, queues: QueuesDep, _principal: CurrentPrincipal
 ) -> JobPublic:
-    return service.retry_job(session=session, queues=queues, job_id=job_id)
+    full = service.find_job_id(session=session, prefix=job_id)
+    return service.retry_job(session=session, queues=queues, job_id=full)
 
 
 @router.get("/api/workers", summary="Worker processes and their heartbeat state")
 def list_workers(
     session: SessionDep, settings: SettingsDep, _principal: CurrentPrincipal
 ) -> WorkerList:
-    return service.list_workers(session=session, heartbeat_timeout_s=settings.heartbeat_timeout_s)
+    return service.list_workers(
+        session=session, heartbeat_timeout_s=JobsSettings.of(settings).heartbeat_timeout_s
+    )

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aiharness.db.base import utcnow
-from aiharness.errors import APIError, BadRequestError, NotFoundError
+from aiharness.errors import Conflict, Invalid, NotFound
 from aiharness.jobs.models import Job, Worker
 from aiharness.jobs.queue import QueueHub, QueueUnavailable
 from aiharness.jobs.registry import (
@@ -41,11 +41,10 @@ from aiharness.observability.logging import get_logger
 log = get_logger("aiharness.jobs")
 
 
-class JobConflictError(APIError):
+class JobConflictError(Conflict):
     """The job is not in a state that allows the action (e.g. retrying a running job)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(409, message, code="job_state_conflict")
+    default_code = "job_state_conflict"
 
 
 # -- shapes ------------------------------------------------------------------------------------
@@ -113,14 +112,16 @@ def new_job_id() -> str:
 
 
 def _validated(registry: JobRegistry, job_in: JobCreate, dedupe_key: str | None) -> Job:
-    """A new, unsaved job row; unknown types and bad parameters raise a 4xx APIError."""
+    """A new, unsaved job row; unknown types and bad parameters raise ``Invalid``."""
     try:
         job_type = registry.get(job_in.type)
         params = job_type.parse_params(job_in.params)
     except UnknownJobTypeError as exc:
-        raise BadRequestError(str(exc), details={"known_types": registry.names()}) from None
+        raise Invalid(
+            str(exc), code="unknown_job_type", details={"known_types": registry.names()}
+        ) from None
     except InvalidJobParamsError as exc:
-        raise APIError(422, str(exc), code="invalid_job_params", details=exc.problems) from None
+        raise Invalid(str(exc), code="invalid_job_params", details=exc.problems) from None
     now = utcnow()
     return Job(
         id=new_job_id(),
@@ -234,7 +235,7 @@ def _load(session: Session, job_id: str) -> Job:
     # populate_existing: worker-side updates are Core statements that bypass the identity map.
     job = session.get(Job, job_id, populate_existing=True) if len(job_id) <= 32 else None
     if job is None:
-        raise NotFoundError(f"job {job_id} does not exist")
+        raise NotFound(f"job {job_id} does not exist")
     return job
 
 
@@ -248,9 +249,9 @@ def find_job_id(*, session: Session, prefix: str) -> str:
         return prefix
     matches = session.scalars(select(Job.id).where(Job.id.startswith(prefix)).limit(2)).all()
     if not matches:
-        raise NotFoundError(f"job {prefix} does not exist")
+        raise NotFound(f"job {prefix} does not exist")
     if len(matches) > 1:
-        raise BadRequestError(f"job id prefix {prefix!r} is ambiguous; give more characters")
+        raise Invalid(f"job id prefix {prefix!r} is ambiguous; give more characters")
     return matches[0]
 
 
@@ -304,7 +305,7 @@ def retry_job(
     try:
         max_attempts = registry.get(job.type).max_attempts
     except UnknownJobTypeError as exc:
-        raise BadRequestError(f"cannot retry job {job_id}: {exc}") from None
+        raise Invalid(f"cannot retry job {job_id}: {exc}", code="unknown_job_type") from None
     now = utcnow()
     note = f"[{now:%Y-%m-%d %H:%M:%S}] manual retry after {job.status}: {job.error or '-'}\n"
     retried = session.execute(

@@ -1,36 +1,41 @@
 """The worker process: a Huey consumer (threads) that runs job handlers, plus a maintenance
-thread for heartbeats, cancellation, orphan recovery, lost-message re-dispatch and schedules."""
+thread for heartbeats, cancellation, orphan recovery, lost-message re-dispatch and schedules.
+
+``InlineWorker`` runs given jobs in a CLI process that has no worker to hand them to; it uses
+the same runner and heartbeat, so the rest of the system sees an ordinary worker.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
 import traceback
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from aiharness import __version__
-from aiharness.config import ConfigError, Settings
-from aiharness.db import migrate
+from aiharness.config import ConfigError
 from aiharness.db.base import utcnow
-from aiharness.db.engine import create_db_engine, create_session_factory, session_scope
 from aiharness.jobs import lifecycle, service
 from aiharness.jobs.context import JobCancelled, JobContext, JobLost
+from aiharness.jobs.models import Job
 from aiharness.jobs.queue import QueueHub, QueueUnavailable
 from aiharness.jobs.registry import (
     JobRegistry,
     UnknownJobTypeError,
-    load_job_modules,
     parse_schedule,
 )
+from aiharness.jobs.registry import registry as default_registry
 from aiharness.jobs.schemas import JobCreate
+from aiharness.jobs.settings import JobsSettings
 from aiharness.observability.logging import get_logger
+from aiharness.platform import Platform
 
 log = get_logger("aiharness.jobs.worker")
 
@@ -45,15 +50,13 @@ class JobRunner:
     def __init__(
         self,
         *,
-        settings: Settings,
-        session_factory: sessionmaker[Session],
-        queues: QueueHub,
-        registry: JobRegistry,
+        platform: Platform,
         worker_id: str,
+        registry: JobRegistry = default_registry,
     ) -> None:
-        self.settings = settings
-        self.session_factory = session_factory
-        self.queues = queues
+        self.platform = platform
+        self.session_factory = platform.session_factory
+        self.queues = platform.get(QueueHub)
         self.registry = registry
         self.worker_id = worker_id
         self._lock = threading.Lock()
@@ -63,7 +66,7 @@ class JobRunner:
         self.failed = 0
 
     def __call__(self, job_id: str) -> None:
-        with session_scope(self.session_factory) as session:
+        with self.platform.unit_of_work() as session:
             claim = lifecycle.claim_job(session=session, job_id=job_id, worker_id=self.worker_id)
         if claim is None:
             return  # cancelled, already taken, finished, or a duplicate message
@@ -92,14 +95,13 @@ class JobRunner:
     def _run(self, claim: lifecycle.Claim) -> None:
         ctx = JobContext(
             claim=claim,
-            session_factory=self.session_factory,
-            settings=self.settings,
+            platform=self.platform,
             cancel_flag=lambda: self._cancel_flag(claim.job_id),
         )
         try:
             job_type = self.registry.get(claim.type)
         except UnknownJobTypeError as exc:
-            self._finish(ctx, "failed", error=f"{exc} (is it in AIHARNESS_JOB_MODULES here?)")
+            self._finish(ctx, "failed", error=f"{exc} (is it in AIHARNESS_JOBS__MODULES here?)")
             return
         try:
             params = job_type.parse_params(claim.params)
@@ -139,7 +141,7 @@ class JobRunner:
         trace: str | None = None,
         reason: str | None = None,
     ) -> None:
-        with session_scope(self.session_factory) as session:
+        with self.platform.unit_of_work() as session:
             owned = lifecycle.finish_job(
                 session=session,
                 claim=ctx.claim,
@@ -163,7 +165,7 @@ class JobRunner:
                 self.failed += 1
 
     def _retry(self, ctx: JobContext, delay_s: float, message: str, trace: str) -> None:
-        with session_scope(self.session_factory) as session:
+        with self.platform.unit_of_work() as session:
             owned = lifecycle.schedule_retry(
                 session=session,
                 claim=ctx.claim,
@@ -178,8 +180,63 @@ class JobRunner:
             self.queues.get(ctx.claim.queue).dispatch(ctx.job_id, delay_s=delay_s)
         except QueueUnavailable as exc:
             log.warning("retry not scheduled; the sweep will send it", error=str(exc))
-            with session_scope(self.session_factory) as session:
+            with self.platform.unit_of_work() as session:
                 service.dispatch_pending(session=session, queues=self.queues, redispatch_after_s=0)
+
+
+class Heartbeat:
+    """Writes one worker's row: who it is, what it runs, its counters (workers and the CLI)."""
+
+    def __init__(
+        self,
+        *,
+        platform: Platform,
+        runner: JobRunner,
+        queue_name: str,
+        concurrency: int,
+    ) -> None:
+        self.platform = platform
+        self.runner = runner
+        self.queue_name = queue_name
+        self.concurrency = concurrency
+        self.started_at = utcnow()
+
+    @property
+    def worker_id(self) -> str:
+        return self.runner.worker_id
+
+    def beat(self) -> None:
+        """Record liveness; pass on cancellations users asked for of jobs running here."""
+        current, succeeded, failed = self.runner.snapshot()
+        with self.platform.unit_of_work() as session:
+            lifecycle.heartbeat(
+                session=session,
+                worker_id=self.worker_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                queue=self.queue_name,
+                concurrency=self.concurrency,
+                version=__version__,
+                current_jobs=current,
+                jobs_succeeded=succeeded,
+                jobs_failed=failed,
+                started_at=self.started_at,
+            )
+            if current:
+                self.runner.request_cancel(
+                    lifecycle.cancel_requests(session=session, worker_id=self.worker_id)
+                )
+
+    def stopped(self) -> list[str]:
+        """Hand unfinished jobs back and mark this worker stopped; returns the released ids."""
+        with self.platform.unit_of_work() as session:
+            released = lifecycle.release_jobs(session=session, worker_id=self.worker_id)
+            lifecycle.mark_stopped(session=session, worker_id=self.worker_id)
+            if released:
+                service.dispatch_pending(
+                    session=session, queues=self.runner.queues, redispatch_after_s=3600
+                )
+        return released
 
 
 class Maintenance(threading.Thread):
@@ -192,7 +249,7 @@ class Maintenance(threading.Thread):
         self._last_minute: datetime | None = None
 
     def run(self) -> None:
-        interval = self.worker.settings.heartbeat_interval_s
+        interval = self.worker.jobs_settings.heartbeat_interval_s
         while not self.stop_event.is_set():
             self.tick()
             self.stop_event.wait(interval)
@@ -205,40 +262,21 @@ class Maintenance(threading.Thread):
                 log.exception("maintenance step failed", step=step.__name__)
 
     def beat(self) -> None:
-        worker = self.worker
-        current, succeeded, failed = worker.runner.snapshot()
-        with session_scope(worker.session_factory) as session:
-            lifecycle.heartbeat(
-                session=session,
-                worker_id=worker.worker_id,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                queue=worker.queue_name,
-                concurrency=worker.concurrency,
-                version=__version__,
-                current_jobs=current,
-                jobs_succeeded=succeeded,
-                jobs_failed=failed,
-                started_at=worker.started_at,
-            )
-            if current:
-                worker.runner.request_cancel(
-                    lifecycle.cancel_requests(session=session, worker_id=worker.worker_id)
-                )
+        self.worker.heartbeat.beat()
 
     def sweep(self) -> None:
         worker = self.worker
-        settings = worker.settings
-        with session_scope(worker.session_factory) as session:
+        jobs = worker.jobs_settings
+        with worker.platform.unit_of_work() as session:
             service.recover_orphans(
                 session=session,
                 queues=worker.queues,
-                heartbeat_timeout_s=settings.heartbeat_timeout_s,
+                heartbeat_timeout_s=jobs.heartbeat_timeout_s,
             )
             service.dispatch_pending(
                 session=session,
                 queues=worker.queues,
-                redispatch_after_s=settings.redispatch_after_s,
+                redispatch_after_s=jobs.redispatch_after_s,
             )
 
     def submit_periodic(self, now: datetime | None = None) -> None:
@@ -251,7 +289,7 @@ class Maintenance(threading.Thread):
             assert job_type.schedule is not None
             if not parse_schedule(job_type.schedule)(minute.replace(tzinfo=None)):
                 continue
-            with session_scope(self.worker.session_factory) as session:
+            with self.worker.platform.unit_of_work() as session:
                 created = service.submit_job(
                     session=session,
                     queues=self.worker.queues,
@@ -271,45 +309,41 @@ class Maintenance(threading.Thread):
 
 
 class WorkerProcess:
-    """``aiharness worker``: consume one queue with N threads until SIGTERM/SIGINT."""
+    """``aiharness worker``: consume one queue with N threads until SIGTERM/SIGINT.
+
+    Runs on a platform built with the ``worker`` role; the caller closes the platform."""
 
     def __init__(
         self,
-        settings: Settings,
+        platform: Platform,
         *,
         concurrency: int | None = None,
         queue: str = "default",
         parent_pid: int | None = None,
-        engine: Engine | None = None,
+        registry: JobRegistry = default_registry,
     ) -> None:
-        self.settings = settings
-        self.concurrency = concurrency or settings.worker_concurrency
+        self.platform = platform
+        self.settings = platform.settings
+        self.jobs_settings = JobsSettings.of(platform.settings)
+        self.concurrency = concurrency or self.jobs_settings.worker_concurrency
         self.queue_name = queue
         self.parent_pid = parent_pid
         self.worker_id = make_worker_id()
-        self.started_at = utcnow()
-        self.registry = load_job_modules(settings.job_modules)
-        self.engine = engine or create_db_engine(settings.resolved_database_url)
-        self.session_factory = create_session_factory(self.engine)
-        self.queues = QueueHub(settings.resolved_queue_url)
-        self.runner = JobRunner(
-            settings=settings,
-            session_factory=self.session_factory,
-            queues=self.queues,
-            registry=self.registry,
-            worker_id=self.worker_id,
+        self.registry = registry
+        self.queues = platform.get(QueueHub)
+        self.runner = JobRunner(platform=platform, registry=registry, worker_id=self.worker_id)
+        self.heartbeat = Heartbeat(
+            platform=platform,
+            runner=self.runner,
+            queue_name=queue,
+            concurrency=self.concurrency,
         )
+        self.started_at = self.heartbeat.started_at
         self.maintenance = Maintenance(self)
         self._consumer: Any = None
 
     def check(self) -> None:
-        """Fail with one clear line if the database is not migrated or the queue is down."""
-        state = migrate.revision_state(self.engine)
-        if not state.at_head:
-            raise ConfigError(
-                f"database at revision {state.current or 'empty'}, expected {state.head}; "
-                "run `aiharness db upgrade` first"
-            )
+        """Fail with one clear line if the queue is down (the platform checked the schema)."""
         try:
             self.queues.get(self.queue_name).ping()
         except QueueUnavailable as exc:
@@ -325,7 +359,7 @@ class WorkerProcess:
         self.check()
         queue = self.queues.get(self.queue_name)
         queue.bind(self.runner)
-        interval = self.settings.worker_poll_interval_s
+        interval = self.jobs_settings.worker_poll_interval_s
         consumer = queue.huey.create_consumer(
             workers=self.concurrency,
             worker_type="thread",
@@ -338,7 +372,8 @@ class WorkerProcess:
             shutdown_timeout=10.0,
         )
         self._consumer = consumer
-        self.maintenance.beat()
+        self.heartbeat.beat()
+        self.platform.start()
         self.maintenance.start()
         log.info(
             "worker started",
@@ -355,17 +390,66 @@ class WorkerProcess:
     def shutdown(self) -> None:
         self.maintenance.stop_event.set()
         self.maintenance.join(timeout=5)
+        self.platform.stop()
         try:
-            with session_scope(self.session_factory) as session:
-                released = lifecycle.release_jobs(session=session, worker_id=self.worker_id)
-                lifecycle.mark_stopped(session=session, worker_id=self.worker_id)
-                if released:
-                    service.dispatch_pending(
-                        session=session, queues=self.queues, redispatch_after_s=3600
-                    )
+            released = self.heartbeat.stopped()
             log.info("worker stopped", worker_id=self.worker_id, handed_back=len(released))
         except Exception:
             log.exception("worker could not record its stop")
-        finally:
-            self.queues.close()
-            self.engine.dispose()
+
+
+class InlineWorker:
+    """Runs given job ids in this process (the CLI when no worker is live), through the same
+    runner, and heartbeats like a worker so that sweeps elsewhere do not take its jobs."""
+
+    def __init__(self, platform: Platform, registry: JobRegistry = default_registry) -> None:
+        self.platform = platform
+        self.runner = JobRunner(platform=platform, registry=registry, worker_id=make_worker_id())
+        self.heartbeat = Heartbeat(
+            platform=platform, runner=self.runner, queue_name="cli", concurrency=1
+        )
+        self._stop = threading.Event()
+
+    def start(self, ids: Sequence[str], *, follow_retries: bool = False) -> Callable[[], None]:
+        """Run ``ids`` in a thread; returns a function that waits for them and stops.
+
+        ``follow_retries``: run a failed attempt again when its retry is due, until the job ends.
+        """
+        interval = JobsSettings.of(self.platform.settings).heartbeat_interval_s
+
+        def heartbeats() -> None:
+            while not self._stop.wait(interval):
+                with contextlib.suppress(Exception):  # a missed beat is not fatal
+                    self.heartbeat.beat()
+
+        def work() -> None:
+            for job_id in ids:
+                while not self._stop.is_set():
+                    self.runner(job_id)
+                    wait_s = self._retry_due_in(job_id) if follow_retries else None
+                    if wait_s is None:
+                        break
+                    self._stop.wait(wait_s)
+
+        self.heartbeat.beat()
+        pulse = threading.Thread(target=heartbeats, name="cli-heartbeat", daemon=True)
+        pulse.start()
+        worker = threading.Thread(target=work, name="cli-jobs", daemon=True)
+        worker.start()
+
+        def finish() -> None:
+            worker.join()
+            self._stop.set()
+            pulse.join(timeout=2)
+            self.heartbeat.stopped()
+
+        return finish
+
+    def _retry_due_in(self, job_id: str) -> float | None:
+        """Seconds until the job's next attempt is due; None unless it waits for a retry."""
+        with self.platform.unit_of_work() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != "retrying":
+                return None
+            due = job.run_at or utcnow()
+        return max(0.0, (due - utcnow()).total_seconds())

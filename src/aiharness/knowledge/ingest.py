@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiharness.config import Settings
 from aiharness.db.base import utcnow
 from aiharness.db.engine import session_scope
+from aiharness.errors import Invalid, NotFound
 from aiharness.jobs import service as jobs_service
 from aiharness.jobs.context import JobContext
 from aiharness.jobs.queue import QueueHub
@@ -42,8 +43,9 @@ from aiharness.knowledge.documents import ParseError
 from aiharness.knowledge.embedders import Embedder, EmbedderError, EmbedderInputError
 from aiharness.knowledge.models import Collection, Document
 from aiharness.knowledge.parsers import ParseLimits, parse_file
-from aiharness.knowledge.runtime import parse_limits, runtime_for
+from aiharness.knowledge.runtime import KnowledgeRuntime, parse_limits
 from aiharness.knowledge.schemas import IngestResponse
+from aiharness.knowledge.settings import KnowledgeSettings
 from aiharness.knowledge.sources import SourceFile, hash_file
 from aiharness.knowledge.stores.base import ChunkRecord, KnowledgeStore, StoreError
 from aiharness.observability.logging import get_logger
@@ -148,9 +150,8 @@ _DONE = object()
 @job_type(JOB_TYPE, params=IngestParams, max_attempts=3, backoff_base_s=2.0)
 def ingest_job(ctx: JobContext, params: IngestParams) -> dict[str, Any]:
     """Indexes documents: parse, chunk, embed, store; each document ends ready or failed."""
-    engine: Engine = ctx.session_factory.kw["bind"]
-    runtime = runtime_for(settings=ctx.settings, engine=engine)
-    with session_scope(ctx.session_factory) as session:
+    runtime = ctx.get(KnowledgeRuntime)
+    with ctx.platform.unit_of_work() as session:
         collection = session.get(Collection, params.collection_id)
         if collection is None:
             raise PermanentJobError(f"collection {params.collection_id} no longer exists")
@@ -172,7 +173,7 @@ def ingest_job(ctx: JobContext, params: IngestParams) -> dict[str, Any]:
         raise
     if embedder.name != model or embedder.dim != dim:
         message = mismatch_message(collection_model=model, dim=dim, embedder=embedder)
-        with session_scope(ctx.session_factory) as session:
+        with ctx.platform.unit_of_work() as session:
             moving = reembed.active_reembeds(session, [params.collection_id])
         if params.collection_id in moving:
             message = (
@@ -189,7 +190,7 @@ def ingest_job(ctx: JobContext, params: IngestParams) -> dict[str, Any]:
         embedder=embedder,
         analyzer=get_analyzer(analyzer_name),
         chunking=chunking,
-        limits=parse_limits(ctx.settings),
+        limits=parse_limits(runtime.section),
         progress=ctx.progress,
         log=ctx.log,
     )
@@ -218,7 +219,7 @@ def mismatch_message(*, collection_model: str, dim: int, embedder: Embedder) -> 
     return (
         f"this collection was embedded with {collection_model} ({dim} dimensions) but the "
         f"platform is configured with {embedder.name} ({embedder.dim} dimensions); set "
-        "AIHARNESS_EMBEDDER_KIND/AIHARNESS_EMBEDDER_MODEL back, or re-embed the collection "
+        "AIHARNESS_KNOWLEDGE__EMBEDDER__KIND/__MODEL back, or re-embed the collection "
         "with the new model (`aiharness collections reembed NAME`) and add the file again"
     )
 
@@ -511,23 +512,27 @@ DEMO_COLLECTION = "demo"
 DEMO_MARKER = ".demo-queued"
 
 
-def should_queue_demo(settings: Settings) -> bool:
-    if settings.demo_ingest == "off":
+def should_queue_demo(section: KnowledgeSettings, *, worker_enabled: bool) -> bool:
+    if section.demo_ingest == "off":
         return False
-    if settings.demo_ingest == "auto" and not settings.worker_enabled:
+    if section.demo_ingest == "auto" and not worker_enabled:
         return False
-    return settings.resolved_demo_docs_dir.is_dir()
+    return section.resolved_demo_docs_dir.is_dir()
 
 
 def queue_demo_ingest(
-    *, settings: Settings, session_factory: sessionmaker[Session], queues: QueueHub
+    *,
+    runtime: KnowledgeRuntime,
+    session_factory: sessionmaker[Session],
+    queues: QueueHub,
+    worker_enabled: bool,
 ) -> IngestResponse | None:
     """On a fresh data dir, queue the sample documents into ``demo`` (once: a marker remembers)."""
-    marker = settings.data_dir / DEMO_MARKER
-    if marker.exists() or not should_queue_demo(settings):
+    section = runtime.section
+    marker = runtime.settings.data_dir / DEMO_MARKER
+    if marker.exists() or not should_queue_demo(section, worker_enabled=worker_enabled):
         return None
     from aiharness.knowledge.parsers import supported_extensions
-    from aiharness.knowledge.runtime import KnowledgeRuntime
     from aiharness.knowledge.schemas import CollectionCreate
     from aiharness.knowledge.sources import path_sources
 
@@ -535,20 +540,15 @@ def queue_demo_ingest(
         if session.scalars(select(Collection.id).limit(1)).first() is not None:
             marker.write_text("existing collections; demo not queued\n")
             return None
-        engine: Engine = session_factory.kw["bind"]
-        model, dim = KnowledgeRuntime(settings=settings, engine=engine).identity()
-        service.create_collection(
+        runtime.create_collection(
             session=session,
             collection_in=CollectionCreate(
                 name=DEMO_COLLECTION, description="Sample maintenance manuals and procedures"
             ),
-            settings=settings,
-            model=model,
-            dim=dim,
         )
         collection = service.get_collection(session=session, name=DEMO_COLLECTION)
         sources, skipped = path_sources(
-            path=settings.resolved_demo_docs_dir,
+            path=section.resolved_demo_docs_dir,
             supported=supported_extensions(),
             source_kind="path",
         )
@@ -584,38 +584,33 @@ def ingest_path(
     *,
     session: Session,
     queues: QueueHub,
-    settings: Settings,
+    runtime: KnowledgeRuntime,
     raw_path: str,
     collection_name: str,
     recursive: bool = True,
     create_collection: bool = True,
     check_roots: bool = True,
-    identity: Callable[[], tuple[str, int]] | None = None,
 ) -> IngestResponse:
     """Queue a server file or folder; with ``check_roots`` it must lie inside the allowed roots.
 
     The CLI working on its own data dir passes ``check_roots=False``: its user already reads
     the files directly.
     """
-    from aiharness.errors import NotFoundError
     from aiharness.knowledge.parsers import supported_extensions
-    from aiharness.knowledge.sources import path_sources, resolve_server_path
+    from aiharness.knowledge.sources import ingest_roots, path_sources, resolve_server_path
 
+    settings = runtime.settings
     if check_roots:
         path = resolve_server_path(settings=settings, raw=raw_path)
-        roots: list[Path] | None = list(settings.resolved_ingest_roots)
+        roots: list[Path] | None = ingest_roots(settings)
     else:
         try:
             path = Path(raw_path).expanduser().resolve(strict=True)
         except (OSError, RuntimeError):
-            raise NotFoundError(f"{raw_path} does not exist") from None
+            raise NotFound(f"{raw_path} does not exist") from None
         roots = None
     collection = ensure_collection(
-        session=session,
-        settings=settings,
-        name=collection_name,
-        create=create_collection,
-        identity=identity,
+        session=session, runtime=runtime, name=collection_name, create=create_collection
     )
     inbound = (settings.data_dir / "inbound").resolve()
     kind = "inbound" if path.is_relative_to(inbound) else "path"
@@ -632,42 +627,23 @@ def ingest_path(
 
 
 def ensure_collection(
-    *,
-    session: Session,
-    settings: Settings,
-    name: str,
-    create: bool = True,
-    identity: Callable[[], tuple[str, int]] | None = None,
+    *, session: Session, runtime: KnowledgeRuntime, name: str, create: bool = True
 ) -> Collection:
     """The named collection, created with the configured embedder when missing and allowed."""
+    from pydantic import ValidationError
+
     from aiharness.knowledge.schemas import CollectionCreate
 
     found = service.find_collection(session=session, name=name)
     if found is not None or not create:
         return found or service.get_collection(session=session, name=name)
-    if identity is None:
-        from aiharness.knowledge.runtime import KnowledgeRuntime
-
-        engine: Engine = session.get_bind()  # type: ignore[assignment]
-        identity = KnowledgeRuntime(settings=settings, engine=engine).identity
-    from pydantic import ValidationError
-
-    from aiharness.errors import APIError
-
     try:
         collection_in = CollectionCreate(name=name)
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"]
-        raise APIError(
-            422, f"invalid collection name {name!r}: {reason}", code="validation_error"
+        raise Invalid(
+            f"invalid collection name {name!r}: {reason}", code="validation_error"
         ) from None
-    model, dim = identity()
     with contextlib.suppress(service.CollectionExistsError):  # created concurrently: fine
-        service.create_collection(
-            session=session,
-            collection_in=collection_in,
-            settings=settings,
-            model=model,
-            dim=dim,
-        )
+        runtime.create_collection(session=session, collection_in=collection_in)
     return service.get_collection(session=session, name=name)

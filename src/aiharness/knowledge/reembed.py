@@ -31,8 +31,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from aiharness.db.engine import session_scope
-from aiharness.errors import APIError
+from aiharness.errors import Conflict
 from aiharness.jobs import service as jobs_service
 from aiharness.jobs.context import JobCancelled, JobContext, JobLost
 from aiharness.jobs.models import Job
@@ -42,7 +41,7 @@ from aiharness.jobs.schemas import JobCreate
 from aiharness.knowledge import service
 from aiharness.knowledge.embedders import Embedder, EmbedderInputError
 from aiharness.knowledge.models import Collection
-from aiharness.knowledge.runtime import runtime_for
+from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.knowledge.schemas import ReembedResponse, ReembedState
 from aiharness.knowledge.stores import staging
 from aiharness.knowledge.stores.base import KnowledgeStore
@@ -66,9 +65,8 @@ class ReembedParams(BaseModel):
     force: bool = Field(False, description="Re-embed even if the collection uses the model.")
 
 
-class ReembedConflictError(APIError):
-    def __init__(self, message: str) -> None:
-        super().__init__(409, message, code="reembed_conflict")
+class ReembedConflictError(Conflict):
+    default_code = "reembed_conflict"
 
 
 # -- state and submission (API, UI, CLI) -----------------------------------------------------
@@ -172,8 +170,8 @@ def submit_reembed(
 @job_type(JOB_TYPE, params=ReembedParams, max_attempts=3, backoff_base_s=5.0, backoff_cap_s=120.0)
 def reembed_job(ctx: JobContext, params: ReembedParams) -> dict[str, Any]:
     """Re-embeds a collection with the configured embedder and swaps the vectors in at once."""
-    engine: Engine = ctx.session_factory.kw["bind"]
-    with session_scope(ctx.session_factory) as session:
+    engine = ctx.platform.engine
+    with ctx.platform.unit_of_work() as session:
         collection = session.get(Collection, params.collection_id)
         if collection is None:
             raise PermanentJobError(f"collection {params.collection_id} no longer exists")
@@ -184,14 +182,14 @@ def reembed_job(ctx: JobContext, params: ReembedParams) -> dict[str, Any]:
         raise PermanentJobError(
             f"collection {name!r} is already being re-embedded by job {earlier}; this one stops"
         )
-    runtime = runtime_for(settings=ctx.settings, engine=engine)
+    runtime = ctx.get(KnowledgeRuntime)
     embedder = runtime.embedder  # EmbedderError: retried (the model server may come back)
     target = (embedder.name, embedder.dim)
     if params.target_model is not None and target != (params.target_model, params.target_dim):
         raise PermanentJobError(
             f"this worker embeds with {target[0]} ({target[1]} dimensions) but the re-embed was "
             f"requested for {params.target_model} ({params.target_dim} dimensions): configure "
-            "the API and the workers with the same AIHARNESS_EMBEDDER_* settings"
+            "the API and the workers with the same AIHARNESS_KNOWLEDGE__EMBEDDER__* settings"
         )
     store = runtime.writer_store()
     migration = Reembedding(

@@ -19,14 +19,14 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aiharness.config import Settings
-from aiharness.errors import APIError, BadRequestError
+from aiharness.errors import Conflict, Invalid, Unavailable
 from aiharness.knowledge import service
 from aiharness.knowledge.analysis import get_analyzer
 from aiharness.knowledge.embedders import Embedder, EmbedderError
 from aiharness.knowledge.fusion import DEFAULT_CANDIDATES, fuse, query_length_weights
 from aiharness.knowledge.models import Chunk, Collection
 from aiharness.knowledge.schemas import SearchHit, SearchMode
+from aiharness.knowledge.settings import SearchSettings
 from aiharness.knowledge.stores.base import (
     KnowledgeStore,
     MetadataValue,
@@ -62,15 +62,12 @@ class Reranker(Protocol):
     def rerank(self, query: str, hits: Sequence[SearchHit], k: int) -> list[SearchHit]: ...
 
 
-class EmbedderMismatchError(APIError):
-    def __init__(self, message: str) -> None:
-        super().__init__(409, message, code="embedder_mismatch")
+class EmbedderMismatchError(Conflict):
+    default_code = "embedder_mismatch"
 
 
-class NothingIndexedError(APIError):
-    def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
-        headers = {"Retry-After": str(retry_after_s)} if retry_after_s else None
-        super().__init__(503, message, code="nothing_indexed", headers=headers)
+class NothingIndexedError(Unavailable):
+    default_code = "nothing_indexed"
 
 
 def _collections(session: Session, name: str | None) -> list[Collection]:
@@ -117,7 +114,7 @@ def _vector_collections(
             f"collection {c.name!r} was embedded with {c.embedding_model} "
             f"({c.embedding_dim} dimensions) but this platform embeds queries with "
             f"{embedder.name} ({embedder.dim} dimensions); configure the collection's model "
-            "(AIHARNESS_EMBEDDER_KIND/AIHARNESS_EMBEDDER_MODEL), re-embed the collection "
+            "(AIHARNESS_KNOWLEDGE__EMBEDDER__KIND/__MODEL), re-embed the collection "
             f"(`aiharness collections reembed {c.name}`) or search with mode=keyword"
         )
     if not matching:
@@ -137,9 +134,9 @@ def query_terms(query: str, analyzers: Sequence[str]) -> list[str]:
     return list(seen)
 
 
-def hybrid_weights(settings: Settings, n_terms: int) -> dict[str, float]:
+def hybrid_weights(settings: SearchSettings, n_terms: int) -> dict[str, float]:
     """Configured fixed weights, else weights from the query's length in distinct terms."""
-    keyword, vector = settings.search_keyword_weight, settings.search_vector_weight
+    keyword, vector = settings.keyword_weight, settings.vector_weight
     if keyword is None and vector is None:
         return query_length_weights(n_terms)
     if keyword is None:
@@ -154,7 +151,7 @@ def search(
     session: Session,
     store: KnowledgeStore,
     embedder: Callable[[], Embedder],
-    settings: Settings,
+    settings: SearchSettings,
     query: str,
     k: int = 10,
     mode: SearchMode = "hybrid",
@@ -171,9 +168,12 @@ def search(
     """
     text = query.strip()
     if not text:
-        raise BadRequestError("the query is empty")
+        raise Invalid("the query is empty", code="empty_query")
     if len(text) > MAX_QUERY_CHARS:
-        raise BadRequestError(f"the query has {len(text)} characters; the limit is 2000")
+        raise Invalid(
+            f"the query has {len(text)} characters; the limit is {MAX_QUERY_CHARS}",
+            code="query_too_long",
+        )
     collections = _collections(session, collection)
     _check_indexed(session, collections, collection)
     candidates = max(k, DEFAULT_CANDIDATES) if mode == "hybrid" else k
@@ -200,8 +200,8 @@ def search(
             try:
                 model = embedder()
             except EmbedderError as exc:
-                raise APIError(
-                    503, f"the embedding model is unavailable: {exc}", code="embedder_unavailable"
+                raise Unavailable(
+                    f"the embedding model is unavailable: {exc}", code="embedder_unavailable"
                 ) from None
             ids = _vector_collections(collections, model, collection)
             vector = model.embed_queries([text])[0]
@@ -217,7 +217,7 @@ def search(
                 rankings["keyword"] = keyword_job.result()
             rankings["vector"] = vector_hits
     except StoreError as exc:
-        raise BadRequestError(str(exc)) from None
+        raise Invalid(str(exc), code="invalid_search") from None
     finally:
         if keyword_job is not None and not keyword_job.done():
             # Only reached on an error: drop the keyword work (a running one just finishes).
@@ -225,7 +225,7 @@ def search(
     if mode == "hybrid":
         fused = fuse(
             {m: [(str(h.chunk_id), h.score) for h in hits] for m, hits in rankings.items()},
-            method=settings.search_fusion,
+            method=settings.fusion,
             weights=hybrid_weights(settings, len({t for terms, _ in groups for t in terms})),
             k=candidates if reranker is not None else k,
         )
@@ -247,6 +247,7 @@ def search(
             text=c.text,
             collection=c.collection,
             metadata=c.metadata,
+            token_count=c.token_count,
         )
         for c in store.get_chunks([cid for cid, _ in ranked])
     ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from aiharness.deps import CurrentPrincipal, PlatformDep, SessionDep, SettingsDep
-from aiharness.jobs.router import QueuesDep
+from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
+from aiharness.jobs.deps import QueuesDep
 from aiharness.knowledge import ingest, reembed, retrieval, service
-from aiharness.knowledge.runtime import KnowledgeRuntime
+from aiharness.knowledge.deps import KnowledgeDep
 from aiharness.knowledge.schemas import (
     CollectionCreate,
     CollectionPublic,
@@ -23,24 +23,9 @@ from aiharness.knowledge.schemas import (
     SearchHit,
     SearchMode,
 )
-from aiharness.platform import Platform
 
 router = APIRouter(tags=["knowledge"])
 alias_router = APIRouter(include_in_schema=False)
-
-
-def knowledge_of(platform: Platform) -> KnowledgeRuntime:
-    """The platform's knowledge runtime (built by ``build_platform``; made here for bare ones)."""
-    if platform.knowledge is None:
-        platform.knowledge = KnowledgeRuntime(settings=platform.settings, engine=platform.engine)
-    return platform.knowledge
-
-
-def get_runtime(platform: PlatformDep) -> KnowledgeRuntime:
-    return knowledge_of(platform)
-
-
-RuntimeDep = Annotated[KnowledgeRuntime, Depends(get_runtime)]
 NameQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
@@ -48,14 +33,10 @@ NameQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
 def create_collection(
     collection_in: CollectionCreate,
     session: SessionDep,
-    settings: SettingsDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
 ) -> CollectionPublic:
-    model, dim = runtime.identity()
-    return service.create_collection(
-        session=session, collection_in=collection_in, settings=settings, model=model, dim=dim
-    )
+    return runtime.create_collection(session=session, collection_in=collection_in)
 
 
 @router.get("/api/collections", summary="Collections with document and chunk counts")
@@ -77,7 +58,7 @@ def delete_collection(
     name: str,
     session: SessionDep,
     settings: SettingsDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
 ) -> Response:
     service.delete_collection(
@@ -99,7 +80,7 @@ def reembed_collection(
     name: str,
     session: SessionDep,
     queues: QueuesDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
     request: ReembedRequest | None = None,
 ) -> ReembedResponse:
@@ -142,20 +123,18 @@ def upload_documents(
 def ingest_server_path(
     request: IngestPathRequest,
     session: SessionDep,
-    settings: SettingsDep,
     queues: QueuesDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
 ) -> IngestResponse:
     return ingest.ingest_path(
         session=session,
         queues=queues,
-        settings=settings,
+        runtime=runtime,
         raw_path=request.path,
         collection_name=request.collection,
         recursive=request.recursive,
         create_collection=request.create_collection,
-        identity=runtime.identity,
     )
 
 
@@ -187,7 +166,7 @@ def delete_document(
     document_id: int,
     session: SessionDep,
     settings: SettingsDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
 ) -> Response:
     service.delete_document(
@@ -198,7 +177,7 @@ def delete_document(
 
 def _search(
     session: SessionDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
     q: Annotated[str, Query(min_length=1, max_length=retrieval.MAX_QUERY_CHARS)],
     k: Annotated[int, Query(ge=1, le=100)] = 5,

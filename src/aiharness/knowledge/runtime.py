@@ -1,7 +1,8 @@
 """The knowledge parts one process uses (store, embedder), built on first use, never at import.
 
-The API keeps one ``KnowledgeRuntime`` on the platform; worker processes get one per database
-and embedder configuration from ``runtime_for`` so that the model loads once per process.
+Each process's platform holds one ``KnowledgeRuntime`` (the knowledge feature's install hook
+builds it): the API serves searches with it, a worker's ingest and re-embed jobs get it from
+their job context, so the model loads once per process and is closed with the platform.
 """
 
 from __future__ import annotations
@@ -12,37 +13,29 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from aiharness.config import Settings
-from aiharness.knowledge.embedders import Embedder, EmbedderSettings, create_embedder
+from aiharness.knowledge.embedders import Embedder, create_embedder
 from aiharness.knowledge.parsers import ParseLimits
 from aiharness.knowledge.parsers.limits import MB
+from aiharness.knowledge.settings import KnowledgeSettings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from aiharness.knowledge.retrieval import Reranker
-    from aiharness.knowledge.schemas import SearchHit, SearchMode
+    from aiharness.knowledge.schemas import (
+        CollectionCreate,
+        CollectionPublic,
+        SearchHit,
+        SearchMode,
+    )
     from aiharness.knowledge.stores.base import KnowledgeStore
 
 
-def embedder_settings(settings: Settings) -> EmbedderSettings:
-    """The platform's flat ``embedder_*`` settings as the embedders' own settings model."""
-    return EmbedderSettings(
-        kind=settings.embedder_kind,
-        model=settings.embedder_model,
-        base_url=settings.embedder_base_url,
-        api_key=settings.embedder_api_key,
-        timeout_s=settings.embedder_timeout_s,
-        batch_size=settings.embedder_batch_size,
-        dim=settings.embedder_dim,
-        num_threads=settings.embedder_num_threads,
-    )
-
-
-def parse_limits(settings: Settings) -> ParseLimits:
+def parse_limits(section: KnowledgeSettings) -> ParseLimits:
     return ParseLimits(
-        max_text_bytes=max(1, int(settings.knowledge_max_text_mb * MB)),
-        max_pdf_bytes=max(1, int(settings.knowledge_max_pdf_mb * MB)),
-        max_office_bytes=max(1, int(settings.knowledge_max_office_mb * MB)),
+        max_text_bytes=max(1, int(section.max_text_mb * MB)),
+        max_pdf_bytes=max(1, int(section.max_pdf_mb * MB)),
+        max_office_bytes=max(1, int(section.max_office_mb * MB)),
     )
 
 
@@ -51,6 +44,7 @@ class KnowledgeRuntime:
 
     def __init__(self, *, settings: Settings, engine: Engine) -> None:
         self.settings = settings
+        self.section = KnowledgeSettings.of(settings)
         self.engine = engine
         self._lock = threading.Lock()
         self._store: KnowledgeStore | None = None
@@ -67,7 +61,7 @@ class KnowledgeRuntime:
         """The configured embedder, warmed up (loads the model on first use)."""
         with self._lock:
             if self._embedder is None:
-                self._embedder = create_embedder(embedder_settings(self.settings))
+                self._embedder = create_embedder(self.section.embedder)
             embedder = self._embedder
             if not self._embedder_warm:
                 try:
@@ -83,9 +77,24 @@ class KnowledgeRuntime:
         """(model name, dimension) that new collections record; a local model is not loaded."""
         with self._lock:
             if self._embedder is None:
-                self._embedder = create_embedder(embedder_settings(self.settings))
+                self._embedder = create_embedder(self.section.embedder)
             embedder = self._embedder
         return embedder.name, embedder.dim
+
+    def create_collection(
+        self, *, session: Session, collection_in: CollectionCreate
+    ) -> CollectionPublic:
+        """Record a collection with this platform's embedder and chunking defaults."""
+        from aiharness.knowledge import service
+
+        model, dim = self.identity()
+        return service.create_collection(
+            session=session,
+            collection_in=collection_in,
+            settings=self.settings,
+            model=model,
+            dim=dim,
+        )
 
     @property
     def embedder_ready(self) -> bool:
@@ -122,7 +131,7 @@ class KnowledgeRuntime:
             session=session,
             store=self.search_store(),
             embedder=lambda: self.embedder,
-            settings=self.settings,
+            settings=self.section.search,
             query=query,
             k=k,
             mode=mode,
@@ -149,18 +158,3 @@ class KnowledgeRuntime:
                 self._embedder.close()
                 self._embedder = None
                 self._embedder_warm = False
-
-
-_runtimes: dict[tuple[str, EmbedderSettings], KnowledgeRuntime] = {}
-_runtimes_lock = threading.Lock()
-
-
-def runtime_for(*, settings: Settings, engine: Engine) -> KnowledgeRuntime:
-    """One runtime per (database, embedder) in a process: workers reuse the loaded model."""
-    key = (engine.url.render_as_string(hide_password=False), embedder_settings(settings))
-    with _runtimes_lock:
-        runtime = _runtimes.get(key)
-        if runtime is None:
-            runtime = KnowledgeRuntime(settings=settings, engine=engine)
-            _runtimes[key] = runtime
-        return runtime

@@ -179,3 +179,4 @@ class SearchHit(BaseModel):
     text: str
     collection: str
     metadata: dict[str, Any] = Field(default_factory=dict)
+    token_count: int = Field(0, description="Tokens of the passage (for context packing).")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from aiharness.config import Settings
 from aiharness.db.base import utcnow
-from aiharness.errors import APIError, NotFoundError
+from aiharness.errors import Conflict, NotFound
 from aiharness.knowledge.models import Chunk, Collection, Document
 from aiharness.knowledge.schemas import (
     IN_PROGRESS,
@@ -29,6 +29,7 @@ from aiharness.knowledge.schemas import (
     IngestedDocument,
     ReembedState,
 )
+from aiharness.knowledge.settings import KnowledgeSettings
 from aiharness.knowledge.sources import SourceFile
 from aiharness.knowledge.stores.base import KnowledgeStore
 
@@ -47,9 +48,11 @@ MIME_TYPES = {
 }
 
 
-class CollectionExistsError(APIError):
+class CollectionExistsError(Conflict):
+    default_code = "collection_exists"
+
     def __init__(self, name: str) -> None:
-        super().__init__(409, f"collection {name!r} already exists", code="collection_exists")
+        super().__init__(f"collection {name!r} already exists")
 
 
 # -- collections ----------------------------------------------------------------------------
@@ -61,7 +64,7 @@ def create_collection(
     chunking_dict = (
         chunking.model_dump()
         if chunking is not None
-        else {"max_tokens": settings.chunk_max_tokens, "overlap": settings.chunk_overlap}
+        else KnowledgeSettings.of(settings).chunking.model_dump()
     )
     collection = Collection(
         name=collection_in.name,
@@ -88,7 +91,7 @@ def find_collection(*, session: Session, name: str) -> Collection | None:
 def get_collection(*, session: Session, name: str) -> Collection:
     collection = find_collection(session=session, name=name)
     if collection is None:
-        raise NotFoundError(
+        raise NotFound(
             f"collection {name!r} does not exist; create it with "
             f"`aiharness collections create {name}` or POST /api/collections"
         )
@@ -255,7 +258,7 @@ def _load_document(session: Session, document_id: int) -> tuple[Document, str]:
         .where(Document.id == document_id)
     ).first()
     if row is None:
-        raise NotFoundError(f"document {document_id} does not exist")
+        raise NotFound(f"document {document_id} does not exist")
     return row[0], row[1]
 
 

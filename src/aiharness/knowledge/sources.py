@@ -15,17 +15,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from aiharness.config import Settings
-from aiharness.errors import APIError, NotFoundError
+from aiharness.errors import Forbidden, NotFound, Unavailable
 from aiharness.knowledge.parsers.limits import MB, human_size
+from aiharness.knowledge.settings import KnowledgeSettings
 
 READ_BLOCK = 1024 * 1024
 MAX_NAME_CHARS = 255
 # Folders never worth walking: version control, caches, our own upload store.
 _SKIP_DIRS = frozenset({".git", ".svn", "__pycache__", "node_modules", ".cache"})
-
-
-class SourceError(APIError):
-    """A source the caller may not or cannot use (outside the roots, missing, unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ def save_upload(*, settings: Settings, stream: BinaryIO, raw_name: str | None) -
         name = clean_file_name(raw_name)
     except ValueError as exc:
         return _rejected(shown, str(exc))
-    limit = int(settings.knowledge_max_upload_mb * MB)
+    limit = int(KnowledgeSettings.of(settings).max_upload_mb * MB)
     folder = uploads_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     temp = folder / f".upload-{uuid.uuid4().hex}"
@@ -97,7 +94,7 @@ def save_upload(*, settings: Settings, stream: BinaryIO, raw_name: str | None) -
             return _rejected(
                 name,
                 f"{name} is larger than the upload limit of {human_size(limit)} "
-                "(AIHARNESS_KNOWLEDGE_MAX_UPLOAD_MB)",
+                "(AIHARNESS_KNOWLEDGE__MAX_UPLOAD_MB)",
                 source_path=name,
             )
         content_hash = digest.hexdigest()
@@ -108,7 +105,9 @@ def save_upload(*, settings: Settings, stream: BinaryIO, raw_name: str | None) -
             temp.replace(target)
     except OSError as exc:
         temp.unlink(missing_ok=True)
-        raise APIError(507, f"cannot store the upload {name}: {exc.strerror or exc}") from None
+        raise Unavailable(
+            f"cannot store the upload {name}: {exc.strerror or exc}", code="storage_full"
+        ) from None
     return SourceFile(
         source_kind="upload",
         source_path=name,
@@ -145,19 +144,23 @@ def _within(path: Path, roots: Iterable[Path]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
 
 
+def ingest_roots(settings: Settings) -> list[Path]:
+    """Folders server-side ingestion may read (``knowledge.ingest_roots`` or the defaults)."""
+    return KnowledgeSettings.of(settings).resolved_ingest_roots(settings.data_dir)
+
+
 def resolve_server_path(*, settings: Settings, raw: str) -> Path:
     """The real path behind ``raw``, if it exists and lies inside an allowed ingest root."""
-    roots = [r.resolve() for r in settings.resolved_ingest_roots]
+    roots = [r.resolve() for r in ingest_roots(settings)]
     try:
         path = Path(raw).expanduser().resolve(strict=True)
     except (OSError, RuntimeError):
-        raise NotFoundError(f"{raw} does not exist on the server") from None
+        raise NotFound(f"{raw} does not exist on the server") from None
     if not _within(path, roots):
         allowed = ", ".join(str(r) for r in roots) or "(none)"
-        raise SourceError(
-            403,
+        raise Forbidden(
             f"{raw} is outside the folders the server may read ({allowed}); put the files "
-            "there or add the folder to AIHARNESS_KNOWLEDGE_INGEST_ROOTS",
+            "there or add the folder to AIHARNESS_KNOWLEDGE__INGEST_ROOTS",
             code="path_not_allowed",
         )
     return path

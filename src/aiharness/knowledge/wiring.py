@@ -1,31 +1,34 @@
-"""Plugs the knowledge base into the platform: the ingest job type, the lazy runtime, readiness
-checks (``index``, ``embedder``) and a background warm-up. Called once from ``build_platform``."""
+"""Plugs the knowledge base into the platform: the lazy runtime, readiness checks (``index``,
+``embedder``), a background warm-up and the first start's demo collection."""
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
 from aiharness.health.checks import CheckResult, DependencyCheck
+from aiharness.jobs.queue import QueueHub
+from aiharness.jobs.settings import JobsSettings
 from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.observability.logging import get_logger
-
-if TYPE_CHECKING:
-    from aiharness.platform import Platform
+from aiharness.platform import BackgroundService, Platform
 
 log = get_logger("aiharness.knowledge")
 
 
-def install_knowledge(platform: Platform) -> None:
-    import aiharness.knowledge.ingest  # noqa: F401 - registers the knowledge.ingest job type
+def knowledge_checks(platform: Platform) -> Sequence[DependencyCheck]:
+    runtime = platform.get(KnowledgeRuntime)
+    return [index_check(platform, runtime), embedder_check(runtime)]
 
-    runtime = KnowledgeRuntime(settings=platform.settings, engine=platform.engine)
-    platform.knowledge = runtime
-    platform.checks.append(index_check(platform, runtime))
-    platform.checks.append(embedder_check(runtime))
-    platform.services.append(KnowledgeWarmUp(runtime))
+
+def knowledge_services(platform: Platform) -> Sequence[BackgroundService]:
+    """The API process warms the index and model up and queues the demo on a fresh data dir."""
+    if platform.role != "api":
+        return []
+    runtime = platform.get(KnowledgeRuntime)
+    return [KnowledgeWarmUp(runtime), DemoCollection(platform)]
 
 
 def index_check(platform: Platform, runtime: KnowledgeRuntime) -> DependencyCheck:
@@ -85,3 +88,29 @@ class KnowledgeWarmUp:
     def stop(self) -> None:
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+
+class DemoCollection:
+    """A ``BackgroundService`` that queues the sample documents on a fresh data dir at start."""
+
+    name = "knowledge-demo"
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    def start(self) -> None:
+        from aiharness.knowledge.ingest import queue_demo_ingest
+
+        platform = self.platform
+        try:
+            queue_demo_ingest(
+                runtime=platform.get(KnowledgeRuntime),
+                session_factory=platform.session_factory,
+                queues=platform.get(QueueHub),
+                worker_enabled=JobsSettings.of(platform.settings).worker_enabled,
+            )
+        except Exception:  # the demo is a convenience; it must never stop the platform
+            log.exception("could not queue the demo documents")
+
+    def stop(self) -> None:
+        return None

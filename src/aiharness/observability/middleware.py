@@ -9,7 +9,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aiharness.errors import error_response
+from aiharness.api_errors import error_response
 from aiharness.observability.logging import get_logger
 from aiharness.observability.metrics import Metrics
 

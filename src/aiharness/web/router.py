@@ -1,74 +1,86 @@
-"""Page routes of the web UI. Pages call the same services as the API; no logic lives here."""
+"""The web shell: static assets, the page error surface, the dashboard and each installed
+feature's pages (``aiharness.web.pages.<feature name>``), and the menu they declare.
+
+Sections of the product that no installed feature provides yet render an honest "not yet" page.
+"""
 
 from __future__ import annotations
 
-import time
+import importlib
+import importlib.util
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from aiharness.db.engine import describe_url
-from aiharness.deps import CurrentPrincipal, PlatformDep, SessionDep
-from aiharness.events import service as events
-from aiharness.health.checks import is_ready, run_checks
-from aiharness.jobs.pages import router as jobs_pages
-from aiharness.knowledge.pages import router as knowledge_pages
-from aiharness.web.templating import NAV, WebDep, WebUI
+from aiharness.api_errors import surfaces_of
+from aiharness.deps import CurrentPrincipal
+from aiharness.web.templating import (
+    FRAGMENT_SURFACE,
+    PAGE_SURFACE,
+    NavItem,
+    WebDep,
+    WebUI,
+    page_router,
+)
+
+if TYPE_CHECKING:
+    from aiharness.feature import Feature
 
 STATIC_DIR = Path(__file__).parent / "static"
-# Sections whose feature has not landed yet: they render an honest "not yet" page.
-PLACEHOLDER_SECTIONS = {"ask", "datasets", "models", "admin"}
-
-router = APIRouter(include_in_schema=False)
-
-
-@router.get("/", response_class=HTMLResponse)
-async def dashboard(
-    request: Request, web: WebDep, platform: PlatformDep, session: SessionDep, _p: CurrentPrincipal
-) -> HTMLResponse:
-    reports = await run_checks(platform.checks)
-    recent = events.list_events(session=session, limit=10)
-    return web.render(
-        request,
-        "dashboard.html",
-        {
-            "reports": reports,
-            "ready": is_ready(reports),
-            "uptime_s": int(time.time() - platform.started_at),
-            "data_dir": str(platform.settings.data_dir.resolve()),
-            "database": describe_url(platform.settings.resolved_database_url),
-            "events": recent.items,
-        },
-        active="dashboard",
-    )
+PAGES_PACKAGE = "aiharness.web.pages"
+# The product's planned sections, shown as "not yet" until a feature's pages claim the key.
+PLANNED = (
+    NavItem("ask", "/ask", 30),
+    NavItem("datasets", "/datasets", 50),
+    NavItem("models", "/models", 60),
+    NavItem("admin", "/admin", 90),
+)
 
 
-@router.get("/ui/partials/health", response_class=HTMLResponse)
-async def health_partial(
-    request: Request, web: WebDep, platform: PlatformDep, _p: CurrentPrincipal
-) -> HTMLResponse:
-    reports = await run_checks(platform.checks)
-    return web.render(request, "_health.html", {"reports": reports, "ready": is_ready(reports)})
+def pages_modules(features: Sequence[Feature]) -> list[ModuleType]:
+    """The dashboard plus the pages module of every installed feature that has one."""
+    modules = [importlib.import_module(f"{PAGES_PACKAGE}.dashboard")]
+    for feature in features:
+        name = f"{PAGES_PACKAGE}.{feature.name}"
+        if importlib.util.find_spec(name) is not None:
+            modules.append(importlib.import_module(name))
+    return modules
 
 
-def _placeholder(key: str, path: str) -> None:
-    async def page(request: Request, web: WebDep, _p: CurrentPrincipal) -> HTMLResponse:
+def _placeholder(key: str) -> Callable[..., HTMLResponse]:
+    def page(request: Request, web: WebDep, _p: CurrentPrincipal) -> HTMLResponse:
         return web.render(request, "unavailable.html", {"section": key}, active=key)
 
-    router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
+    return page
 
 
-for item in NAV:
-    if item.key in PLACEHOLDER_SECTIONS:
-        _placeholder(item.key, item.path)
+def _placeholder_router(items: Sequence[NavItem]) -> APIRouter:
+    router = page_router()
+    for item in items:
+        router.add_api_route(
+            item.path, _placeholder(item.key), methods=["GET"], response_class=HTMLResponse
+        )
+    return router
 
 
-def mount_web(app: FastAPI) -> None:
-    app.state.web = WebUI()
-    app.state.render_html_error = app.state.web.render_error
+def mount_web(app: FastAPI, features: Sequence[Feature]) -> WebUI:
+    modules = pages_modules(features)
+    declared: list[NavItem] = [item for m in modules for item in getattr(m, "NAV", ())]
+    claimed = {item.key for item in declared}
+    planned = [item for item in PLANNED if item.key not in claimed]
+    web = WebUI(nav=tuple(sorted([*declared, *planned], key=lambda i: i.order)))
+    app.state.web = web
+    surfaces_of(app).register(PAGE_SURFACE, web.page_error, claims_unmatched=False)
+    surfaces_of(app).register(FRAGMENT_SURFACE, web.fragment_error, claims_unmatched=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(router)
-    app.include_router(jobs_pages)
-    app.include_router(knowledge_pages)
+    for module in modules:
+        app.include_router(module.router)
+        if hasattr(module, "fragments"):
+            app.include_router(module.fragments)
+    app.include_router(_placeholder_router(planned))
+    return web

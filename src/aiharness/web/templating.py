@@ -1,4 +1,5 @@
-"""Jinja2 environment and the render helper every page uses (language, nav, request id)."""
+"""Jinja2 environment and the render helpers every page uses (language, nav, request id, flash,
+error pages), and the route class that puts a router on the page surface."""
 
 from __future__ import annotations
 
@@ -6,38 +7,60 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from aiharness import __version__
+from aiharness.api_errors import ErrorInfo, render_api_error
 from aiharness.web.i18n import LANG_COOKIE, SUPPORTED, Catalogs, choose_language
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+PAGE_SURFACE = "page"
+FRAGMENT_SURFACE = "fragment"
 
 
 @dataclass(frozen=True)
 class NavItem:
+    """A section of the main menu; ``order`` places it (pages modules declare their own)."""
+
     key: str
     path: str
+    order: int
 
 
-# The sections of the product, in menu order; features fill them as they land.
-NAV: tuple[NavItem, ...] = (
-    NavItem("dashboard", "/"),
-    NavItem("knowledge", "/knowledge"),
-    NavItem("ask", "/ask"),
-    NavItem("jobs", "/jobs"),
-    NavItem("datasets", "/datasets"),
-    NavItem("models", "/models"),
-    NavItem("admin", "/admin"),
-)
+class PageRoute(APIRoute):
+    """Whole pages of the web UI: their errors render as an HTML error page."""
+
+    error_surface = PAGE_SURFACE
+
+
+class FragmentRoute(APIRoute):
+    """HTMX partials and actions: their errors render as a flash where the user acted."""
+
+    error_surface = FRAGMENT_SURFACE
+
+
+def page_router() -> APIRouter:
+    """The router of a pages module's whole pages (hidden from the API docs)."""
+    return APIRouter(include_in_schema=False, route_class=PageRoute)
+
+
+def fragment_router() -> APIRouter:
+    """The router of a pages module's HTMX partials and actions (hidden from the API docs)."""
+    return APIRouter(include_in_schema=False, route_class=FragmentRoute)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
 
 
 class WebUI:
-    def __init__(self) -> None:
+    def __init__(self, nav: tuple[NavItem, ...] = ()) -> None:
         self.catalogs = Catalogs.load()
         self.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))  # autoescape on for .html
+        self.nav = nav
 
     def render(
         self,
@@ -61,7 +84,7 @@ class WebUI:
                 "t": t,
                 "lang": lang,
                 "other_lang": other_lang,
-                "nav": NAV,
+                "nav": self.nav,
                 "active": active,
                 "version": __version__,
                 "request_id": getattr(request.state, "request_id", ""),
@@ -73,6 +96,29 @@ class WebUI:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
         return response
 
+    def flash(
+        self,
+        request: Request,
+        *,
+        ok: bool,
+        key: str | None = None,
+        text: str = "",
+        trigger: str | None = None,
+    ) -> HTMLResponse:
+        """A one-line outcome (a translated ``key`` or a ``text``) for an HTMX target; ``trigger``
+        names the event that tells other parts of the page to refresh."""
+        response = self.render(request, "_flash.html", {"ok": ok, "key": key, "text": text})
+        if trigger:
+            response.headers["HX-Trigger"] = trigger
+        return response
+
+    def section_of(self, path: str) -> str | None:
+        """The menu section a path belongs to (for the error page's highlighted nav item)."""
+        for item in self.nav:
+            if item.path != "/" and (path == item.path or path.startswith(item.path + "/")):
+                return item.key
+        return None
+
     def render_error(
         self, request: Request, status_code: int, message: str, *, active: str | None = None
     ) -> HTMLResponse:
@@ -80,9 +126,23 @@ class WebUI:
             request,
             "error.html",
             {"status_code": status_code, "message": message},
-            active=active,
+            active=active or self.section_of(request.url.path),
             status_code=status_code,
         )
+
+    def fragment_error(self, request: Request, info: ErrorInfo) -> Response:
+        """HTMX swaps only 2xx answers; the flash says what went wrong where the user acted."""
+        return self.flash(request, ok=False, text=info.message)
+
+    def page_error(self, request: Request, info: ErrorInfo) -> Response:
+        """A page for browsers (a flash if HTMX asked), the JSON error for other clients."""
+        if is_htmx(request):
+            return self.fragment_error(request, info)
+        if "text/html" in request.headers.get("accept", ""):
+            response = self.render_error(request, info.status_code, info.message)
+            response.headers.update(info.headers)
+            return response
+        return render_api_error(request, info)
 
 
 def get_web(request: Request) -> WebUI:

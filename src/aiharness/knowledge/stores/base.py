@@ -83,6 +83,7 @@ class ChunkHit:
     heading: str | None
     text: str
     metadata: dict[str, Any]
+    token_count: int = 0
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from aiharness.knowledge.stores.base import (
     normalise_vector,
     unique_terms,
 )
-from aiharness.knowledge.stores.sqlite import chunk_rows, count_rows, fetch_chunks
+from aiharness.knowledge.stores.common import chunk_rows, count_rows, fetch_chunks
 
 Ranking = Literal["bm25", "ts_rank_cd"]
 

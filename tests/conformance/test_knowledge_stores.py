@@ -13,7 +13,7 @@ from aiharness.knowledge.stores import SearchFilters, base
 from aiharness.knowledge.stores.base import StoreError
 from aiharness.knowledge.stores.postgres import PostgresKnowledgeStore
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
-from tests.knowledge.conformance.store_suite import ALL, KnowledgeStoreConformance, record
+from tests.conformance.store_suite import ALL, KnowledgeStoreConformance, record
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +101,7 @@ class TestPostgresKnowledgeStore(KnowledgeStoreConformance):
     def test_hnsw_index_is_created_per_collection(
         self, store: PostgresKnowledgeStore, engine: Engine
     ) -> None:
-        from tests.knowledge.conformance.store_suite import record
+        from tests.conformance.store_suite import record
 
         cid = self.add_collection(engine)
         doc = self.add_document(engine, cid)

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
-from aiharness.errors import APIError
 from aiharness.jobs import service
-from aiharness.jobs.router import QueuesDep
+from aiharness.jobs.deps import QueuesDep
 from aiharness.jobs.schemas import JOB_STATUSES, JobPage, JobStatus
-from aiharness.web.templating import WebDep, WebUI
+from aiharness.jobs.settings import JobsSettings
+from aiharness.web.templating import NavItem, WebDep, fragment_router, page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
+fragments = fragment_router()
+NAV = (NavItem("jobs", "/jobs", 40),)
 PAGE_SIZE = 25
+# Tells the polled table (and detail) to refresh now rather than at the next tick.
+CHANGED = "jobs-changed"
 
 
 def _filters(status: str | None, job_type: str | None, offset: int) -> dict[str, Any]:
@@ -52,7 +56,7 @@ def jobs_page(
     )
 
 
-@router.get("/ui/partials/jobs", response_class=HTMLResponse)
+@fragments.get("/ui/partials/jobs", response_class=HTMLResponse)
 def jobs_table_partial(
     request: Request,
     web: WebDep,
@@ -75,44 +79,28 @@ def jobs_table_partial(
 def job_page(
     job_id: str, request: Request, web: WebDep, session: SessionDep, _p: CurrentPrincipal
 ) -> HTMLResponse:
-    try:
-        job = service.get_job(session=session, job_id=job_id)
-    except APIError as exc:
-        return web.render_error(request, 404, exc.message, active="jobs")
+    job = service.get_job(session=session, job_id=job_id)
     return web.render(request, "job.html", {"job": job}, active="jobs")
 
 
-@router.get("/ui/partials/jobs/{job_id}", response_class=HTMLResponse)
+@fragments.get("/ui/partials/jobs/{job_id}", response_class=HTMLResponse)
 def job_detail_partial(
     job_id: str, request: Request, web: WebDep, session: SessionDep, _p: CurrentPrincipal
 ) -> HTMLResponse:
-    try:
-        job = service.get_job(session=session, job_id=job_id)
-    except APIError as exc:
-        return web.render(request, "_job_flash.html", {"ok": False, "message": exc.message})
+    job = service.get_job(session=session, job_id=job_id)
     return web.render(request, "_job_detail.html", {"job": job})
 
 
-def _flash(web: WebUI, request: Request, ok: bool, message: str) -> HTMLResponse:
-    response = web.render(request, "_job_flash.html", {"ok": ok, "message": message})
-    # Tell the polled table (and detail) to refresh now rather than at the next tick.
-    response.headers["HX-Trigger"] = "jobs-changed"
-    return response
-
-
-@router.post("/ui/jobs/{job_id}/cancel", response_class=HTMLResponse)
+@fragments.post("/ui/jobs/{job_id}/cancel", response_class=HTMLResponse)
 def cancel_action(
     job_id: str, request: Request, web: WebDep, session: SessionDep, _p: CurrentPrincipal
 ) -> HTMLResponse:
-    try:
-        job = service.cancel_job(session=session, job_id=job_id)
-    except APIError as exc:
-        return _flash(web, request, False, exc.message)
+    job = service.cancel_job(session=session, job_id=job_id)
     key = "jobs.flash.cancelled" if job.status == "cancelled" else "jobs.flash.cancel_requested"
-    return _flash(web, request, True, key)
+    return web.flash(request, ok=True, key=key, trigger=CHANGED)
 
 
-@router.post("/ui/jobs/{job_id}/retry", response_class=HTMLResponse)
+@fragments.post("/ui/jobs/{job_id}/retry", response_class=HTMLResponse)
 def retry_action(
     job_id: str,
     request: Request,
@@ -121,18 +109,15 @@ def retry_action(
     queues: QueuesDep,
     _p: CurrentPrincipal,
 ) -> HTMLResponse:
-    try:
-        service.retry_job(session=session, queues=queues, job_id=job_id)
-    except APIError as exc:
-        return _flash(web, request, False, exc.message)
-    return _flash(web, request, True, "jobs.flash.retried")
+    service.retry_job(session=session, queues=queues, job_id=job_id)
+    return web.flash(request, ok=True, key="jobs.flash.retried", trigger=CHANGED)
 
 
-@router.get("/ui/partials/workers", response_class=HTMLResponse)
+@fragments.get("/ui/partials/workers", response_class=HTMLResponse)
 def workers_partial(
     request: Request, web: WebDep, session: SessionDep, settings: SettingsDep, _p: CurrentPrincipal
 ) -> HTMLResponse:
     workers = service.list_workers(
-        session=session, heartbeat_timeout_s=settings.heartbeat_timeout_s
+        session=session, heartbeat_timeout_s=JobsSettings.of(settings).heartbeat_timeout_s
     )
     return web.render(request, "_workers.html", {"workers": workers})

@@ -7,20 +7,20 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi import Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
-from aiharness.errors import APIError
+from aiharness.errors import DomainError, Invalid
 from aiharness.jobs import service as jobs_service
+from aiharness.jobs.deps import QueuesDep
 from aiharness.jobs.models import Job
-from aiharness.jobs.router import QueuesDep
 from aiharness.knowledge import ingest, reembed, retrieval, service
+from aiharness.knowledge.deps import KnowledgeDep
 from aiharness.knowledge.embedders import EmbedderError
-from aiharness.knowledge.router import RuntimeDep
 from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.knowledge.schemas import (
     IN_PROGRESS,
@@ -29,10 +29,14 @@ from aiharness.knowledge.schemas import (
     CollectionPublic,
     SearchHit,
 )
-from aiharness.web.templating import WebDep
+from aiharness.web.templating import NavItem, WebDep, fragment_router, page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
+fragments = fragment_router()
+NAV = (NavItem("knowledge", "/knowledge", 20),)
 MAX_TERMS = 30
+# Tells the document table to refresh now rather than at its next poll.
+CHANGED = "documents-changed"
 
 
 def highlight(text: str, terms: Sequence[str]) -> Markup:
@@ -64,28 +68,19 @@ def knowledge_page(
     return web.render(request, "knowledge.html", {"collections": collections}, active="knowledge")
 
 
-@router.post("/ui/knowledge/collections", response_model=None)
+@fragments.post("/ui/knowledge/collections", response_model=None)
 def create_collection_action(
-    request: Request,
-    web: WebDep,
     session: SessionDep,
-    settings: SettingsDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
     name: Annotated[str, Form(max_length=200)],
     description: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
         collection_in = CollectionCreate(name=name.strip(), description=description)
-        model, dim = runtime.identity()
-        service.create_collection(
-            session=session, collection_in=collection_in, settings=settings, model=model, dim=dim
-        )
     except ValidationError as exc:
-        message = f"{name!r}: {exc.errors()[0]['msg']}"
-        return web.render(request, "_knowledge_flash.html", {"ok": False, "message": message})
-    except APIError as exc:
-        return web.render(request, "_knowledge_flash.html", {"ok": False, "message": exc.message})
+        raise Invalid(f"{name!r}: {exc.errors()[0]['msg']}", code="validation_error") from None
+    runtime.create_collection(session=session, collection_in=collection_in)
     response = HTMLResponse("")
     response.headers["HX-Redirect"] = f"/knowledge/{collection_in.name}"
     return response
@@ -97,13 +92,10 @@ def collection_page(
     request: Request,
     web: WebDep,
     session: SessionDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
 ) -> HTMLResponse:
-    try:
-        collection = service.show_collection(session=session, name=name)
-    except APIError as exc:
-        return web.render_error(request, 404, exc.message, active="knowledge")
+    collection = service.show_collection(session=session, name=name)
     documents = service.list_documents(session=session, collection=name, limit=200)
     return web.render(
         request,
@@ -119,14 +111,11 @@ def collection_page(
     )
 
 
-@router.get("/ui/partials/knowledge/{name}/documents", response_class=HTMLResponse)
+@fragments.get("/ui/partials/knowledge/{name}/documents", response_class=HTMLResponse)
 def documents_partial(
     name: str, request: Request, web: WebDep, session: SessionDep, _p: CurrentPrincipal
 ) -> HTMLResponse:
-    try:
-        documents = service.list_documents(session=session, collection=name, limit=200)
-    except APIError as exc:
-        return web.render(request, "_knowledge_flash.html", {"ok": False, "message": exc.message})
+    documents = service.list_documents(session=session, collection=name, limit=200)
     return web.render(
         request,
         "_knowledge_documents.html",
@@ -138,7 +127,7 @@ def documents_partial(
     )
 
 
-@router.post("/ui/knowledge/{name}/upload", response_class=HTMLResponse)
+@fragments.post("/ui/knowledge/{name}/upload", response_class=HTMLResponse)
 def upload_action(
     name: str,
     request: Request,
@@ -151,56 +140,44 @@ def upload_action(
 ) -> HTMLResponse:
     uploads = [f for f in files or [] if f.filename]
     if not uploads:
-        return web.render(
-            request, "_knowledge_flash.html", {"ok": False, "message": "knowledge.upload.none"}
-        )
-    try:
-        result = ingest.ingest_uploads(
-            session=session,
-            queues=queues,
-            settings=settings,
-            collection_name=name,
-            files=[(f.filename, f.file) for f in uploads],
-        )
-    except APIError as exc:
-        return web.render(request, "_knowledge_flash.html", {"ok": False, "message": exc.message})
+        return web.flash(request, ok=False, key="knowledge.upload.none")
+    result = ingest.ingest_uploads(
+        session=session,
+        queues=queues,
+        settings=settings,
+        collection_name=name,
+        files=[(f.filename, f.file) for f in uploads],
+    )
     response = web.render(request, "_knowledge_upload_result.html", {"result": result})
-    response.headers["HX-Trigger"] = "documents-changed"
+    response.headers["HX-Trigger"] = CHANGED
     return response
 
 
-@router.post("/ui/knowledge/documents/{document_id}/delete", response_class=HTMLResponse)
+@fragments.post("/ui/knowledge/documents/{document_id}/delete", response_class=HTMLResponse)
 def delete_document_action(
     document_id: int,
     request: Request,
     web: WebDep,
     session: SessionDep,
     settings: SettingsDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
 ) -> HTMLResponse:
-    try:
-        service.delete_document(
-            session=session,
-            store=runtime.writer_store(),
-            document_id=document_id,
-            settings=settings,
-        )
-    except APIError as exc:
-        return web.render(request, "_knowledge_flash.html", {"ok": False, "message": exc.message})
-    response = web.render(
-        request, "_knowledge_flash.html", {"ok": True, "message": "knowledge.flash.deleted"}
+    service.delete_document(
+        session=session,
+        store=runtime.writer_store(),
+        document_id=document_id,
+        settings=settings,
     )
-    response.headers["HX-Trigger"] = "documents-changed"
-    return response
+    return web.flash(request, ok=True, key="knowledge.flash.deleted", trigger=CHANGED)
 
 
-@router.get("/ui/partials/knowledge/search", response_class=HTMLResponse)
+@fragments.get("/ui/partials/knowledge/search", response_class=HTMLResponse)
 def search_partial(
     request: Request,
     web: WebDep,
     session: SessionDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
     q: Annotated[str, Query(max_length=retrieval.MAX_QUERY_CHARS)] = "",
     collection: Annotated[str | None, Query(max_length=128)] = None,
@@ -213,7 +190,7 @@ def search_partial(
     if q.strip():
         try:
             if mode not in SEARCH_MODES:
-                raise APIError(422, f"mode must be one of {', '.join(SEARCH_MODES)}")
+                raise Invalid(f"mode must be one of {', '.join(SEARCH_MODES)}")
             hits = runtime.search(
                 session=session,
                 query=q,
@@ -224,7 +201,7 @@ def search_partial(
             analyzers = {c.analyzer for c in service.list_collections(session=session)}
             terms = retrieval.query_terms(q, sorted(analyzers) or ["kiwi"])
             terms += [w for w in q.split() if len(w) > 1]
-        except APIError as exc:
+        except DomainError as exc:
             error = exc.message
     results = [(hit, highlight(hit.text, terms)) for hit in hits]
     return web.render(
@@ -256,32 +233,29 @@ def _reembed_context(
     return {"collection": collection, "platform": platform, "job": job, "finished": finished}
 
 
-@router.get("/ui/partials/knowledge/{name}/reembed", response_class=HTMLResponse)
+@fragments.get("/ui/partials/knowledge/{name}/reembed", response_class=HTMLResponse)
 def reembed_partial(
     name: str,
     request: Request,
     web: WebDep,
     session: SessionDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
     job: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
-    try:
-        collection = service.show_collection(session=session, name=name)
-    except APIError as exc:
-        return web.render(request, "_knowledge_flash.html", {"ok": False, "message": exc.message})
+    collection = service.show_collection(session=session, name=name)
     context = _reembed_context(session, runtime, collection, finished_job=job)
     return web.render(request, "_knowledge_reembed.html", context)
 
 
-@router.post("/ui/knowledge/{name}/reembed", response_class=HTMLResponse)
+@fragments.post("/ui/knowledge/{name}/reembed", response_class=HTMLResponse)
 def reembed_action(
     name: str,
     request: Request,
     web: WebDep,
     session: SessionDep,
     queues: QueuesDep,
-    runtime: RuntimeDep,
+    runtime: KnowledgeDep,
     _p: CurrentPrincipal,
     force: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
@@ -294,11 +268,8 @@ def reembed_action(
             identity=runtime.identity,
             force=force,
         )
-    except (APIError, EmbedderError) as exc:
-        error = exc.message if isinstance(exc, APIError) else str(exc)
-    try:
-        collection = service.show_collection(session=session, name=name)
-    except APIError as exc:
-        return web.render(request, "_knowledge_flash.html", {"ok": False, "message": exc.message})
+    except (DomainError, EmbedderError) as exc:
+        error = exc.message if isinstance(exc, DomainError) else str(exc)
+    collection = service.show_collection(session=session, name=name)
     context = _reembed_context(session, runtime, collection)
     return web.render(request, "_knowledge_reembed.html", {**context, "error": error})

@@ -18,7 +18,7 @@ from aiharness.db.engine import create_db_engine
 from aiharness.knowledge.stores import ChunkRecord, KnowledgeStore, SearchFilters
 from aiharness.knowledge.stores.postgres import PostgresKnowledgeStore
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
-from tests.knowledge.conformance.store_suite import DIM, KnowledgeStoreConformance, record, unit
+from tests.conformance.store_suite import DIM, KnowledgeStoreConformance, record, unit
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,211 @@
+"""The one typed client of a running platform's API (``--url`` / ``AIHARNESS_URL``).
+
+Every answer is parsed into the API's own schema types; an error answer becomes a
+``ClientError`` with the server's message, so commands print it as one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import httpx
+
+    from aiharness.jobs.schemas import JobDetail, JobPage, JobPublic, WorkerList
+    from aiharness.knowledge.schemas import (
+        CollectionPublic,
+        DocumentPublic,
+        IngestResponse,
+        ReembedResponse,
+        SearchHit,
+    )
+
+M = TypeVar("M", bound=BaseModel)
+UPLOAD_BATCH = 20  # files per upload request
+
+
+class ClientError(Exception):
+    """The platform could not be reached or refused the request; ``exit_code`` for the CLI."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.exit_code = 2 if status_code is None else 1
+
+
+class PlatformClient:
+    """Talks to ``url``; one pooled HTTP connection for the life of the command."""
+
+    def __init__(self, url: str, *, timeout_s: float = 60.0) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout_s, connect=5.0))
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- transport ----------------------------------------------------------------------------
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"cannot reach the platform at {self.url}: {exc}") from None
+        if response.status_code >= 400:
+            raise ClientError(
+                f"{_error_message(response)} (HTTP {response.status_code})",
+                status_code=response.status_code,
+            )
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def _one(self, model: type[M], method: str, path: str, **kwargs: Any) -> M:
+        return model.model_validate(self._json(method, path, **kwargs))
+
+    def _many(self, model: type[M], method: str, path: str, **kwargs: Any) -> list[M]:
+        return [model.model_validate(item) for item in self._json(method, path, **kwargs)]
+
+    # -- knowledge ----------------------------------------------------------------------------
+    def list_collections(self) -> list[CollectionPublic]:
+        from aiharness.knowledge.schemas import CollectionPublic
+
+        return self._many(CollectionPublic, "GET", "/api/collections")
+
+    def create_collection(self, body: dict[str, Any]) -> CollectionPublic:
+        from aiharness.knowledge.schemas import CollectionPublic
+
+        return self._one(CollectionPublic, "POST", "/api/collections", json=body)
+
+    def show_collection(self, name: str) -> CollectionPublic:
+        from aiharness.knowledge.schemas import CollectionPublic
+
+        return self._one(CollectionPublic, "GET", f"/api/collections/{_segment(name)}")
+
+    def delete_collection(self, name: str) -> None:
+        self._send("DELETE", f"/api/collections/{_segment(name)}")
+
+    def reembed(self, name: str, *, force: bool) -> ReembedResponse:
+        from aiharness.knowledge.schemas import ReembedResponse
+
+        path = f"/api/collections/{_segment(name)}/reembed"
+        return self._one(ReembedResponse, "POST", path, json={"force": force})
+
+    def upload(self, collection: str, files: Sequence[Path]) -> IngestResponse:
+        from aiharness.knowledge.schemas import IngestResponse
+
+        with ExitStack() as stack:
+            parts = [("files", (p.name, stack.enter_context(p.open("rb")))) for p in files]
+            path = f"/api/collections/{_segment(collection)}/documents"
+            return self._one(IngestResponse, "POST", path, files=parts)
+
+    def ingest(self, paths: Sequence[Path], collection: str) -> list[IngestResponse]:
+        """Upload the files under ``paths`` (creating the collection), in batches."""
+        from aiharness.knowledge.parsers import supported_extensions
+        from aiharness.knowledge.schemas import IngestResponse
+        from aiharness.knowledge.sources import path_sources
+
+        if collection not in {c.name for c in self.list_collections()}:
+            self.create_collection({"name": collection})
+        files: list[Path] = []
+        skipped: list[str] = []
+        for path in paths:
+            found, left_out = path_sources(
+                path=path, supported=supported_extensions(), source_kind="upload"
+            )
+            files.extend(f.stored_path for f in found if f.stored_path is not None)
+            skipped.extend(left_out)
+        responses = [
+            self.upload(collection, files[start : start + UPLOAD_BATCH])
+            for start in range(0, len(files), UPLOAD_BATCH)
+        ]
+        if not responses:
+            responses.append(IngestResponse(collection=collection, job_ids=[], documents=[]))
+        responses[0].skipped.extend(skipped)
+        return responses
+
+    def documents(self, ids: Sequence[int]) -> list[DocumentPublic]:
+        from aiharness.knowledge.schemas import DocumentPublic
+
+        return [self._one(DocumentPublic, "GET", f"/api/documents/{i}") for i in ids]
+
+    def search(self, query: str, *, collection: str | None, k: int, mode: str) -> list[SearchHit]:
+        from aiharness.knowledge.schemas import SearchHit
+
+        params: dict[str, Any] = {"q": query, "k": k, "mode": mode}
+        if collection:
+            params["collection"] = collection
+        return self._many(SearchHit, "GET", "/api/rag/search", params=params)
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        job_type: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> JobPage:
+        from aiharness.jobs.schemas import JobPage
+
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = status
+        if job_type:
+            params["type"] = job_type
+        return self._one(JobPage, "GET", "/api/jobs", params=params)
+
+    def get_job(self, job_id: str) -> JobDetail:
+        from aiharness.jobs.schemas import JobDetail
+
+        return self._one(JobDetail, "GET", f"/api/jobs/{_segment(job_id)}")
+
+    def submit_job(self, job_type: str, params: dict[str, Any], *, delay_s: float) -> JobPublic:
+        from aiharness.jobs.schemas import JobPublic
+
+        body = {"type": job_type, "params": params, "delay_s": delay_s}
+        return self._one(JobPublic, "POST", "/api/jobs", json=body)
+
+    def cancel_job(self, job_id: str) -> JobPublic:
+        from aiharness.jobs.schemas import JobPublic
+
+        return self._one(JobPublic, "POST", f"/api/jobs/{_segment(job_id)}/cancel")
+
+    def retry_job(self, job_id: str) -> JobPublic:
+        from aiharness.jobs.schemas import JobPublic
+
+        return self._one(JobPublic, "POST", f"/api/jobs/{_segment(job_id)}/retry")
+
+    def list_workers(self) -> WorkerList:
+        from aiharness.jobs.schemas import WorkerList
+
+        return self._one(WorkerList, "GET", "/api/workers")
+
+    def run_jobs(
+        self, ids: Sequence[str], *, follow_retries: bool = False
+    ) -> Callable[[], None] | None:
+        return None  # the platform's workers run them
+
+
+def _segment(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = None
+    return str(message or response.text[:300] or response.reason_phrase)

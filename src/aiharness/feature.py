@@ -1,0 +1,55 @@
+"""What a feature says about itself: one ``Feature`` per feature package, in its ``feature.py``.
+
+The composition root (``aiharness.features``) lists the features in order; the app factory, the
+Alembic environment, the job registry loader, the web navigation and the CLI iterate that list,
+so adding a feature touches nothing central but that list.
+
+Modules are named by strings (``"aiharness.knowledge.models"``, ``"pkg.router:router"``) and
+imported only by the process that needs them: the CLI's ``--help`` imports no router and no
+model, and a worker imports no router.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiharness.config import Section
+    from aiharness.health.checks import DependencyCheck
+    from aiharness.platform import BackgroundService, Platform
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature's description; every part is optional."""
+
+    name: str
+    # The feature's settings section (``AIHARNESS_<KEY>__...``).
+    settings: type[Section] | None = None
+    # The module that defines its ORM tables (imported by Alembic and every process).
+    models: str | None = None
+    # Modules whose ``@job_type`` handlers register themselves when imported.
+    jobs: tuple[str, ...] = ()
+    # ``"module:attribute"`` API routers, shown in the OpenAPI docs.
+    routers: tuple[str, ...] = ()
+    # ``"module:attribute"`` routers of paths older clients call, hidden from the docs.
+    alias_routers: tuple[str, ...] = ()
+    # Builds the feature's runtime from the platform; the platform keeps it by its type
+    # (``platform.get(KnowledgeRuntime)``) and closes it on shutdown.
+    install: Callable[[Platform], object | None] | None = None
+    # Readiness checks shown by ``/ready``, ``aiharness doctor`` and the dashboard.
+    checks: Callable[[Platform], Sequence[DependencyCheck]] | None = None
+    # Background services of this process (``platform.role`` says which process it is).
+    services: Callable[[Platform], Sequence[BackgroundService]] | None = None
+    # Runs once the platform has started (API process): e.g. queue the demo documents.
+    on_started: Callable[[Platform], None] | None = None
+
+
+def resolve(ref: str) -> Any:
+    """``"package.module:attribute"`` -> the attribute; ``"package.module"`` -> the module."""
+    module_name, _, attribute = ref.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module

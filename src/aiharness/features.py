@@ -1,0 +1,38 @@
+"""The composition root's list: every installed feature, in the order they build and start.
+
+The app factory, the Alembic environment (through ``build_platform``), the job registry, the web
+navigation and the CLI iterate this list; a new feature adds one line here and nothing else
+central. Importing this module is cheap: descriptions name their modules as strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiharness import config
+from aiharness.config import Settings
+from aiharness.events.feature import FEATURE as EVENTS
+from aiharness.feature import Feature
+from aiharness.jobs.feature import FEATURE as JOBS
+from aiharness.knowledge.feature import FEATURE as KNOWLEDGE
+
+FEATURES: tuple[Feature, ...] = (
+    EVENTS,
+    JOBS,
+    KNOWLEDGE,
+)
+
+
+def settings_class(features: tuple[Feature, ...] = FEATURES) -> type[Settings]:
+    """The settings tree of these features: the platform's settings plus their sections."""
+    return Settings.assemble([f.settings for f in features if f.settings is not None])
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and the config file; any problem is one ``ConfigError``."""
+    return config.load_settings(settings_class(), **overrides)
+
+
+def make_settings(**values: Any) -> Settings:
+    """Settings from explicit values (tests, benchmarks), still reading the environment."""
+    return settings_class()(**values)

@@ -1,0 +1,12 @@
+"""The jobs runtime as a typed dependency for routers and pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from aiharness.deps import provided
+from aiharness.jobs.queue import QueueHub
+
+QueuesDep = Annotated[QueueHub, Depends(provided(QueueHub))]
