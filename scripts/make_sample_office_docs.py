@@ -1,4 +1,6 @@
-"""Write the demo's Word and Excel files into src/aiharness/knowledge/sample_docs/ (run: uv run python scripts/...).
+"""Write the demo's Word and Excel files into the packaged sample documents folder.
+
+Run: uv run python scripts/make_sample_office_docs.py (writes src/aiharness/knowledge/sample_docs/).
 
 The contents are original demo material; the files are regenerated rather than edited by hand.
 """

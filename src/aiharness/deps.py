@@ -8,10 +8,10 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from aiharness.auth.principal import CurrentPrincipal
 from aiharness.config import Settings
 from aiharness.db.engine import session_scope
 from aiharness.platform import Platform
+from aiharness.principal import CurrentPrincipal
 
 T = TypeVar("T")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def log_stream() -> io.StringIO:
+def log_stream() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     configure_logging("info", "json", stream=stream)
     yield stream

@@ -19,7 +19,7 @@ def test_dashboard_renders_health_offline_and_switches_language(
     hosts: set[str] = set()
     page.on("request", lambda request: hosts.add(urlparse(request.url).hostname or ""))
     console_errors: list[str] = []
-    page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+    page.on("console", lambda msg: console_errors.extend([msg.text] if msg.type == "error" else []))
 
     page.goto(running_platform.base_url + "/")
     assert page.title().startswith("Dashboard")

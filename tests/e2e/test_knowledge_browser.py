@@ -30,7 +30,7 @@ def test_upload_watch_progress_and_search(
     hosts: set[str] = set()
     page.on("request", lambda request: hosts.add(urlparse(request.url).hostname or ""))
     console_errors: list[str] = []
-    page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+    page.on("console", lambda msg: console_errors.extend([msg.text] if msg.type == "error" else []))
     pump = tmp_path / "pump-manual.txt"
     pump.write_text(PUMP_KO, encoding="utf-8")
     belt = tmp_path / "belt.md"

@@ -34,7 +34,7 @@ def test_jobs_page_live_progress_cancel_retry_and_workers_panel(
 ) -> None:
     base = platform.base_url
     console_errors: list[str] = []
-    page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+    page.on("console", lambda msg: console_errors.extend([msg.text] if msg.type == "error" else []))
 
     quick = _submit(base, "sleep", seconds=3, steps=30)
     page.goto(f"{base}/jobs")

@@ -186,7 +186,7 @@ def test_unknown_job_id_is_404(session_factory: sessionmaker[Session], hub: Queu
             lambda: service.retry_job(session=session, queues=hub, job_id="x" * 40),
         ):
             with pytest.raises(NotFound):
-                call()
+                call()  # type: ignore[no-untyped-call]
 
 
 def test_list_filters_and_pages(session_factory: sessionmaker[Session], hub: QueueHub) -> None:

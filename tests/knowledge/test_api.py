@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,7 +64,13 @@ def test_search_errors_name_the_fix(kb_client: TestClient) -> None:
     assert "aiharness ingest PATH --collection plant" in empty.json()["error"]["message"]
     missing = kb_client.get("/api/rag/search", params={"q": "펌프", "collection": "nope"})
     assert missing.status_code == 404
-    for params in ({"q": "x", "mode": "fuzzy"}, {"q": "x", "k": 0}, {"q": "x", "k": 101}, {}):
+    bad: list[dict[str, str | int]] = [
+        {"q": "x", "mode": "fuzzy"},
+        {"q": "x", "k": 0},
+        {"q": "x", "k": 101},
+        {},
+    ]
+    for params in bad:
         response = kb_client.get("/api/rag/search", params=params)
         assert response.status_code == 422, params
         assert response.json()["error"]["code"] == "validation_error"
@@ -178,20 +185,20 @@ def test_server_path_ingest_stays_inside_the_allowed_roots(
     (tmp_path / "secret" / "key.txt").write_text("top secret", encoding="utf-8")
     (allowed / "link.txt").symlink_to(tmp_path / "secret" / "key.txt")
 
-    def ingest(path: str) -> object:
+    def ingest(path: str) -> Any:
         return roots_client.post("/api/ingest", json={"path": path, "collection": "srv"})
 
     outside = ingest(str(tmp_path / "secret" / "key.txt"))
     assert outside.status_code == 403
-    assert "AIHARNESS_KNOWLEDGE__INGEST_ROOTS" in outside.json()["error"]["message"]  # type: ignore[attr-defined]
-    assert ingest(str(allowed / ".." / "secret")).status_code == 403  # type: ignore[attr-defined]
-    assert ingest(str(allowed / "link.txt")).status_code == 403  # type: ignore[attr-defined]
-    assert ingest(str(allowed / "missing.txt")).status_code == 404  # type: ignore[attr-defined]
+    assert "AIHARNESS_KNOWLEDGE__INGEST_ROOTS" in outside.json()["error"]["message"]
+    assert ingest(str(allowed / ".." / "secret")).status_code == 403
+    assert ingest(str(allowed / "link.txt")).status_code == 403
+    assert ingest(str(allowed / "missing.txt")).status_code == 404
     assert roots_client.get("/api/collections").json() == []  # nothing was created
 
     response = ingest(str(allowed))
-    assert response.status_code == 202  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
+    assert response.status_code == 202
+    body = response.json()
     assert sorted(d["file_name"] for d in body["documents"]) == ["belt.md", "pump.txt"]
     assert any("notes.xyz" in s for s in body["skipped"])
     assert any("link.txt" in s and "outside" in s for s in body["skipped"])
@@ -200,7 +207,7 @@ def test_server_path_ingest_stays_inside_the_allowed_roots(
     assert {d["status"] for d in docs} == {"ready"}
     assert {d["source_kind"] for d in docs} == {"path"}
     # Unchanged files are a no-op the second time.
-    again = ingest(str(allowed)).json()  # type: ignore[attr-defined]
+    again = ingest(str(allowed)).json()
     assert {d["outcome"] for d in again["documents"]} == {"unchanged"}
     assert again["job_ids"] == []
 
@@ -226,7 +233,7 @@ def test_the_rerank_hook_reorders_results(
         ],
     )
     run_jobs()
-    params = {"q": "윤활유 교체", "mode": "vector", "k": 2}
+    params: dict[str, str | int] = {"q": "윤활유 교체", "mode": "vector", "k": 2}
     plain = [h["file_name"] for h in kb_client.get("/api/rag/search", params=params).json()]
     runtime = kb_client.app.state.platform.get(KnowledgeRuntime)  # type: ignore[attr-defined]
     assert isinstance(ReverseReranker(), Reranker)

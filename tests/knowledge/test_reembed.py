@@ -30,8 +30,8 @@ from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.knowledge.stores import ChunkRecord
 from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
 from aiharness.platform import Platform
+from tests.fixtures.fake_embeddings import FakeEmbeddingsServer
 from tests.knowledge.kb_fixtures import CONVEYOR_EN, PUMP_KO, drain_jobs, kb_settings_for
-from tests.knowledge.test_embedders import FakeEmbeddingsServer
 
 pytestmark = pytest.mark.integration
 

@@ -53,7 +53,8 @@ def test_concurrent_hybrid_matches_sequential_and_reports_errors(
         return [h.chunk_id for h in hits]
 
     def model() -> Embedder:
-        return runtime.embedder
+        embedder: Embedder = runtime.embedder
+        return embedder
 
     for query in ("벨트 장력 conveyor belt tension", "펌프 베어링 온도 점검"):
         sequential = search(query, concurrent=False, embedder=model)

@@ -31,7 +31,7 @@ class CollectionCreate(BaseModel):
     name: str = Field(min_length=1, max_length=128, description="Unique; used in URLs.")
     description: str = Field("", max_length=2000)
     chunking: ChunkingSettings | None = Field(
-        None, description="Empty: the platform defaults (`AIHARNESS_CHUNK_*`)."
+        None, description="Empty: the platform defaults (`AIHARNESS_KNOWLEDGE__CHUNKING__*`)."
     )
     analyzer: Literal["kiwi", "whitespace"] = Field(
         "kiwi", description="Keyword analyzer: Korean morphemes (`kiwi`) or `whitespace`."

@@ -6,13 +6,12 @@ normalised here because not every server normalises. Role prefixes are added cli
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 import numpy as np
 
+from aiharness.clients.openai_compat import OpenAICompatClient, OpenAICompatError
 from aiharness.knowledge.embedders.base import (
     EmbedderError,
     Vectors,
@@ -21,8 +20,6 @@ from aiharness.knowledge.embedders.base import (
     l2_normalize,
 )
 from aiharness.knowledge.embedders.settings import EmbedderSettings
-
-_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class OpenAIEmbedder:
@@ -40,7 +37,7 @@ class OpenAIEmbedder:
         self._url = settings.base_url.rstrip("/") + "/embeddings"
         self._query_prefix, self._passage_prefix = settings.prefixes()
         self._dim = settings.dim
-        self._client: httpx.Client | None = None
+        self._client: OpenAICompatClient | None = None
 
     @property
     def dim(self) -> int:
@@ -52,10 +49,14 @@ class OpenAIEmbedder:
     def warm_up(self) -> None:
         """Open the client; when no dimension is configured, learn it from one probe request."""
         if self._client is None:
-            headers = {"Content-Type": "application/json"}
-            if self._settings.api_key is not None:
-                headers["Authorization"] = f"Bearer {self._settings.api_key.get_secret_value()}"
-            self._client = httpx.Client(headers=headers, timeout=self._settings.timeout_s)
+            assert self._settings.base_url is not None
+            self._client = OpenAICompatClient(
+                base_url=self._settings.base_url,
+                api_key=self._settings.api_key,
+                timeout_s=self._settings.timeout_s,
+                max_retries=self._settings.max_retries,
+                label="embedding server",
+            )
         if self._dim is None:
             probe = self._request([self._query_prefix + "dimension probe"])
             self._dim = probe.shape[1]
@@ -84,38 +85,16 @@ class OpenAIEmbedder:
 
     def _request(self, inputs: list[str]) -> Vectors:
         body = {"model": self._settings.model, "input": inputs, "encoding_format": "float"}
-        attempts = self._settings.max_retries + 1
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
-            try:
-                assert self._client is not None
-                response = self._client.post(self._url, json=body)
-            except httpx.TimeoutException:
-                if last:
-                    raise EmbedderError(
-                        f"embedding server {self._url} timed out after "
-                        f"{self._settings.timeout_s:g}s ({attempts} attempts)"
-                    ) from None
-            except httpx.HTTPError as exc:
-                if last:
-                    raise EmbedderError(
-                        f"embedding server {self._url} is unreachable: {exc}"
-                    ) from None
-            else:
-                if response.status_code == 200:
-                    return self._parse(response, len(inputs))
-                if response.status_code not in _RETRY_STATUS or last:
-                    raise EmbedderError(
-                        f"embedding server {self._url} answered HTTP {response.status_code}: "
-                        f"{_error_message(response)}"
-                    )
-            time.sleep(min(2.0, 0.2 * 2**attempt))  # short backoff: callers are ingest jobs
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _parse(self, response: httpx.Response, expected: int) -> Vectors:
+        assert self._client is not None
         try:
-            data = response.json()["data"]
-            rows = sorted(data, key=lambda row: row["index"])
+            answer = self._client.post_json("/embeddings", body)
+        except OpenAICompatError as exc:
+            raise EmbedderError(str(exc)) from None
+        return self._parse(answer, len(inputs))
+
+    def _parse(self, answer: Any, expected: int) -> Vectors:
+        try:
+            rows = sorted(answer["data"], key=lambda row: row["index"])
             vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
         except (ValueError, KeyError, TypeError) as exc:
             raise EmbedderError(
@@ -131,12 +110,3 @@ class OpenAIEmbedder:
                 f"expected {self._dim} (is model {self._settings.model!r} the right one?)"
             )
         return l2_normalize(vectors)
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        payload: Any = response.json()
-        message = payload.get("error", {}).get("message") or payload.get("detail")
-    except (ValueError, AttributeError):
-        message = None
-    return str(message or response.text[:200] or response.reason_phrase)

@@ -1,1 +1,0 @@
-"""Who is calling: principals, and later users, roles, API keys and the audit log."""

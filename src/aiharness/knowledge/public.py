@@ -1,0 +1,53 @@
+"""What other features may use of the knowledge base; everything else in the package is its own.
+
+Get the runtime from the platform (``platform.get(KnowledgeRuntime)``) and search through it:
+the same path the API, the UI and the CLI take, so every caller gets the same ranking and the
+reranker hook. Hits carry their source (file, page, heading), score and token count.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from aiharness.knowledge import service
+from aiharness.knowledge.retrieval import EmbedderMismatchError, NothingIndexedError
+from aiharness.knowledge.runtime import KnowledgeRuntime
+from aiharness.knowledge.schemas import CollectionPublic, SearchHit, SearchMode
+from aiharness.knowledge.service import CollectionExistsError
+
+
+def search(
+    runtime: KnowledgeRuntime,
+    *,
+    session: Session,
+    query: str,
+    k: int = 5,
+    mode: SearchMode = "hybrid",
+    collection: str | None = None,
+) -> list[SearchHit]:
+    """The ``k`` best passages for ``query`` in one collection (or all of them)."""
+    return runtime.search(session=session, query=query, k=k, mode=mode, collection=collection)
+
+
+def find_collection(*, session: Session, name: str) -> CollectionPublic | None:
+    """The named collection with its counts, or None."""
+    found = service.find_collection(session=session, name=name)
+    return service.collection_public(session=session, collection=found) if found else None
+
+
+def list_collections(*, session: Session) -> list[CollectionPublic]:
+    return service.list_collections(session=session)
+
+
+__all__ = [
+    "CollectionExistsError",
+    "CollectionPublic",
+    "EmbedderMismatchError",
+    "KnowledgeRuntime",
+    "NothingIndexedError",
+    "SearchHit",
+    "SearchMode",
+    "find_collection",
+    "list_collections",
+    "search",
+]
