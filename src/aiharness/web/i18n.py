@@ -20,10 +20,18 @@ class Catalogs:
 
     @classmethod
     def load(cls, directory: Path = LOCALES_DIR) -> Catalogs:
-        strings = {
-            lang: json.loads((directory / f"{lang}.json").read_text(encoding="utf-8"))
-            for lang in SUPPORTED
-        }
+        """The shell's ``<lang>.json`` merged with each feature's ``<feature>/<lang>.json``
+        (a feature's pages bring their own strings; a key defined twice is an error)."""
+        strings: dict[str, dict[str, str]] = {}
+        for lang in SUPPORTED:
+            merged: dict[str, str] = {}
+            for path in [directory / f"{lang}.json", *sorted(directory.glob(f"*/{lang}.json"))]:
+                part = json.loads(path.read_text(encoding="utf-8"))
+                twice = merged.keys() & part.keys()
+                if twice:
+                    raise ValueError(f"{path}: keys defined twice: {', '.join(sorted(twice))}")
+                merged.update(part)
+            strings[lang] = merged
         return cls(strings)
 
     def translate(self, lang: str, key: str, **params: object) -> str:
