@@ -2,7 +2,7 @@
 
 A route belongs to a surface through its route class (``error_surface``): the platform API
 (``{"error": {"code", "message", "details"}}``, the default), the web pages (an HTML page, set up
-by ``aiharness.web``) or OpenAI's shape (the gateway). A path that matches no route takes the
+by ``aiharness.web``) or OpenAI's shape (``OpenAIRoute``, for ``/v1``). A path that matches no route takes the
 surface of the routes that share its first segment when they all agree (``/api/nope`` stays
 JSON); otherwise a browser gets the HTML page and any other client JSON.
 """
@@ -17,11 +17,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aiharness.errors import DomainError, Unavailable
 
 API_SURFACE = "api"
+OPENAI_SURFACE = "openai"
 STATUS_BY_KIND = {
     "not_found": 404,
     "conflict": 409,
@@ -90,6 +92,39 @@ def render_api_error(_request: Request, info: ErrorInfo) -> Response:
     )
 
 
+# OpenAI's error "type" for each status, as its clients (and SDK exception classes) expect.
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    409: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def render_openai_error(_request: Request, info: ErrorInfo) -> Response:
+    """OpenAI's shape: ``{"error": {"message", "type", "param", "code"}}``."""
+    param = None
+    if isinstance(info.details, dict):
+        param = info.details.get("param")
+    elif isinstance(info.details, list) and info.details:
+        first = info.details[0]
+        param = first.get("location") if isinstance(first, dict) else None
+    kind = _OPENAI_TYPES.get(info.status_code, "api_error")
+    body = {"error": {"message": info.message, "type": kind, "param": param, "code": info.code}}
+    return JSONResponse(body, status_code=info.status_code, headers=dict(info.headers))
+
+
+class OpenAIRoute(APIRoute):
+    """Routes of the OpenAI-compatible surface (``/v1``): errors in OpenAI's shape."""
+
+    error_surface = OPENAI_SURFACE
+
+
 # -- choosing the surface ------------------------------------------------------------------
 def iter_routes(routes: list[Any]) -> list[Any]:
     """Every endpoint route, through included routers (FastAPI keeps those as one entry)."""
@@ -117,9 +152,12 @@ class ErrorSurfaces:
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self.renderers: dict[str, Renderer] = {API_SURFACE: render_api_error}
+        self.renderers: dict[str, Renderer] = {
+            API_SURFACE: render_api_error,
+            OPENAI_SURFACE: render_openai_error,
+        }
         # Surfaces whose first path segment also decides the shape of a "no such path" error.
-        self._claims_unmatched = {API_SURFACE}
+        self._claims_unmatched = {API_SURFACE, OPENAI_SURFACE}
         self._by_segment: dict[str, set[str]] | None = None
 
     def register(self, surface: str, renderer: Renderer, *, claims_unmatched: bool = True) -> None:
