@@ -2,9 +2,9 @@
 
 A route belongs to a surface through its route class (``error_surface``): the platform API
 (``{"error": {"code", "message", "details"}}``, the default), the web pages (an HTML page, set up
-by ``aiharness.web``) or OpenAI's shape (``OpenAIRoute``, for ``/v1``). A path that matches no route takes the
-surface of the routes that share its first segment when they all agree (``/api/nope`` stays
-JSON); otherwise a browser gets the HTML page and any other client JSON.
+by ``aiharness.web``) or OpenAI's shape (``OpenAIRoute``, for ``/v1``). A path that matches no
+route takes the surface of the routes that share its first segment when they all agree
+(``/api/nope`` stays JSON); otherwise a browser gets the HTML page and any other client JSON.
 """
 
 from __future__ import annotations
