@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from aiharness.db.engine import create_db_engine
 from aiharness.knowledge.stores import SearchFilters, int8_prefilter, vector_index
@@ -17,6 +17,13 @@ from tests.conformance import test_knowledge_stores as test_stores
 from tests.conformance.store_suite import KnowledgeStoreConformance, record, unit
 
 ALL = SearchFilters()
+
+
+def uid_of(engine: Engine, collection_id: int) -> str:
+    """The collection's uid, which names its index file."""
+    with engine.connect() as conn:
+        sql = text("SELECT uid FROM collections WHERE id = :c")
+        return str(conn.execute(sql, {"c": collection_id}).scalar())
 
 
 def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -94,8 +101,10 @@ def test_snapshot_uses_the_prefilter_only_when_it_has_one() -> None:
     rng = np.random.default_rng(5)
     matrix = unit_rows(rng, 800, 16)
     ids = np.arange(800, dtype=np.int64)
-    exact = IndexSnapshot(1, 1, 16, ids, ids // 10, matrix)
-    screened = IndexSnapshot(1, 1, 16, ids, ids // 10, matrix, int8_prefilter.quantise(matrix))
+    exact = IndexSnapshot(1, "u1", 1, 16, ids, ids // 10, matrix)
+    screened = IndexSnapshot(
+        1, "u1", 1, 16, ids, ids // 10, matrix, int8_prefilter.quantise(matrix)
+    )
     query = matrix[9]
     assert exact.search(query, 15)[0].tolist() == screened.search(query, 15)[0].tolist()
 
@@ -182,7 +191,7 @@ def test_the_int8_copy_is_saved_with_the_matrix_and_reused(
     saved = store.index.snapshot(cid)
     assert saved is not None and saved.int8 is not None
     store.close()
-    with np.load(store.index.path(cid)) as data:
+    with np.load(store.index.path(uid_of(engine, cid))) as data:
         assert {"int8_codes", "int8_scales", "int8_l1"} <= set(data.files)
     reopened = open_store(engine, index_dir)
     assert reopened.index.rebuilds == 0
@@ -203,7 +212,7 @@ def test_a_file_without_the_int8_copy_is_quantised_at_load(
     store = open_store(engine, index_dir)
     write(store, doc, range(30))
     store.close()
-    with np.load(store.index.path(cid)) as data:
+    with np.load(store.index.path(uid_of(engine, cid))) as data:
         assert "int8_codes" not in data.files
     monkeypatch.setattr(vector_index, "PREFILTER_MIN_ROWS", low_threshold)
     reopened = open_store(engine, index_dir)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from aiharness.db.engine import create_db_engine
 from aiharness.knowledge.stores import SearchFilters
@@ -48,13 +48,22 @@ def seeded(engine: Engine, index_dir: Path, n: int = 6) -> tuple[int, int, Sqlit
     return cid, doc, store
 
 
+def uid_of(engine: Engine, collection_id: int) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text("SELECT uid FROM collections WHERE id = :c"), {"c": collection_id}
+            ).scalar()
+        )
+
+
 @pytest.mark.unit
 def test_snapshot_search_is_exact_and_respects_the_mask() -> None:
     rng = np.random.default_rng(7)
     matrix = rng.standard_normal((500, 16)).astype(np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     ids = np.arange(1000, 1500, dtype=np.int64)
-    snap = IndexSnapshot(1, 1, 16, ids, ids // 10, np.ascontiguousarray(matrix))
+    snap = IndexSnapshot(1, "u1", 1, 16, ids, ids // 10, np.ascontiguousarray(matrix))
     query = matrix[42] + 0.1 * matrix[7]
     query /= np.linalg.norm(query)
     rows, scores = snap.search(query, 10)
@@ -70,7 +79,7 @@ def test_snapshot_search_is_exact_and_respects_the_mask() -> None:
 def test_index_file_is_reused_when_current(engine: Engine, index_dir: Path) -> None:
     cid, _, store = seeded(engine, index_dir)
     store.close()
-    assert store.index.path(cid).is_file()
+    assert store.index.path(uid_of(engine, cid)).is_file()
     reopened = new_store(engine, index_dir)
     assert reopened.index.rebuilds == 0
     hits = reopened.vector_search(vector=unit(4), k=1, filters=ALL)
@@ -90,12 +99,12 @@ def test_missing_stale_or_corrupt_file_is_rebuilt_from_sqlite(
     assert stale.stats(collection_id=cid).vectors == 1
     stale.close()
 
-    store.index.path(cid).write_bytes(b"not an index")
+    store.index.path(uid_of(engine, cid)).write_bytes(b"not an index")
     corrupt = new_store(engine, index_dir)
     assert corrupt.index.rebuilds == 1
     assert corrupt.vector_search(vector=unit(99), k=1, filters=ALL)[0].score == pytest.approx(1.0)
 
-    store.index.path(cid).unlink()
+    store.index.path(uid_of(engine, cid)).unlink()
     missing = new_store(engine, index_dir)
     assert missing.index.rebuilds == 1
     assert missing.stats(collection_id=cid).vectors == 1

@@ -190,6 +190,7 @@ def delete_collection(
         delete_document(session=session, store=store, document_id=document_id, settings=settings)
     session.delete(session.get(Collection, collection.id) or collection)
     session.commit()
+    store.forget_collection(collection_id=collection.id)
 
 
 # -- documents ------------------------------------------------------------------------------

@@ -152,6 +152,10 @@ class KnowledgeStore(Protocol):
     ) -> None:
         """Forget the collection's staged vectors, except those of ``keep`` = (model, dim)."""
 
+    def forget_collection(self, *, collection_id: int) -> None:
+        """The collection's row is gone: drop whatever the store keeps for it outside the
+        database (the embedded store's in-memory index and its file)."""
+
     def rebuild_vector_index(self, collection_id: int) -> None:
         """Build the collection's vector index for its current dimension if it is missing,
         without blocking writes (after a swap, or to finish one a crash interrupted)."""

@@ -609,6 +609,9 @@ class PostgresKnowledgeStore:
         with self._write() as conn:
             staging.discard(conn, collection_id=collection_id, keep=keep)
 
+    def forget_collection(self, *, collection_id: int) -> None:
+        """Nothing outside PostgreSQL: the collection's HNSW index went with its rows."""
+
     def rebuild_vector_index(self, collection_id: int) -> None:
         """``CREATE INDEX CONCURRENTLY``: unlike ``ensure_vector_index``, writes to ``chunks``
         go on while the graph is built (minutes at 100k passages)."""

@@ -414,6 +414,9 @@ class SqliteKnowledgeStore:
         with self._write() as conn:
             staging.discard(conn, collection_id=collection_id, keep=keep)
 
+    def forget_collection(self, *, collection_id: int) -> None:
+        self.index.forget(collection_id)
+
     def rebuild_vector_index(self, collection_id: int) -> None:
         """The in-process index rebuilds itself from SQLite on the next search."""
 

@@ -5,7 +5,9 @@ searched with a single matrix-vector product (exact, no recall loss); from
 ``PREFILTER_MIN_ROWS`` rows an int8 copy screens the rows first (``int8_prefilter``: still the
 exact top k, at a quarter of the memory traffic). The matrix is saved to a
 file in the data dir and reused at start only if its generation equals the collection's
-``index_generation`` in the database; otherwise it is rebuilt from SQLite. While running, a
+``index_generation`` in the database; otherwise it is rebuilt from SQLite. Copies and files are
+keyed by the collection's random ``uid``, never by its integer id or name: a collection deleted
+and created again is a new collection, even where SQLite hands out the same id. While running, a
 stale copy is brought up to date incrementally: chunk ids only grow (AUTOINCREMENT), so the
 rows to add are those above the copy's highest id and the rows to drop are the missing ones.
 """
@@ -55,6 +57,7 @@ class IndexSnapshot:
     """An immutable view of one collection's vectors; searches never see a half-applied sync."""
 
     collection_id: int
+    uid: str
     generation: int
     dim: int
     ids: np.ndarray  # int64, ascending
@@ -88,9 +91,10 @@ class IndexSnapshot:
         return order, scores[order]
 
 
-def _empty(collection_id: int, generation: int, dim: int) -> IndexSnapshot:
+def _empty(collection_id: int, uid: str, generation: int, dim: int) -> IndexSnapshot:
     return IndexSnapshot(
         collection_id=collection_id,
+        uid=uid,
         generation=generation,
         dim=dim,
         ids=np.empty(0, dtype=np.int64),
@@ -125,36 +129,41 @@ class VectorIndex:
         self._directory = directory
         self._snapshots: dict[int, IndexSnapshot] = {}
         self._lock = threading.Lock()
+        self._purged = False
         self.rebuilds = 0  # full rebuilds from SQLite, for tests and diagnostics
 
-    def path(self, collection_id: int) -> Path:
-        return self._directory / f"collection-{collection_id}.npz"
+    def path(self, uid: str) -> Path:
+        return self._directory / f"collection-{uid}.npz"
 
     def snapshot(self, collection_id: int) -> IndexSnapshot | None:
         """The collection's index, synced to the database's current generation."""
+        self._purge_orphan_files_once()
         with self._engine.connect() as conn:
             # One read transaction: the generation and the rows come from the same snapshot.
             conn.exec_driver_sql("BEGIN")
             try:
                 row = conn.execute(
-                    text("SELECT index_generation, embedding_dim FROM collections WHERE id = :c"),
+                    text(
+                        "SELECT index_generation, embedding_dim, uid FROM collections WHERE id = :c"
+                    ),
                     {"c": collection_id},
                 ).first()
                 if row is None:
-                    # The collection was deleted: drop its copy and its file.
-                    with self._lock:
-                        self._snapshots.pop(collection_id, None)
-                    self.path(collection_id).unlink(missing_ok=True)
+                    self.forget(collection_id)  # deleted: drop its copy and its file
                     return None
-                generation, dim = int(row[0]), int(row[1])
+                generation, dim, uid = int(row[0]), int(row[1]), str(row[2])
                 current = self._snapshots.get(collection_id)
-                if current is not None and current.generation == generation:
+                if current is not None and (current.uid, current.generation) == (uid, generation):
                     return current
                 with self._lock:
                     current = self._snapshots.get(collection_id)
+                    if current is not None and current.uid != uid:
+                        # Same id, another collection (SQLite reused the id of a deleted one).
+                        self.path(current.uid).unlink(missing_ok=True)
+                        current = None
                     if current is not None and current.generation == generation:
                         return current
-                    fresh = self._sync(conn, collection_id, generation, dim, current)
+                    fresh = self._sync(conn, collection_id, uid, generation, dim, current)
                     self._snapshots[collection_id] = fresh
                     return fresh
             finally:
@@ -164,22 +173,23 @@ class VectorIndex:
         self,
         conn: Connection,
         collection_id: int,
+        uid: str,
         generation: int,
         dim: int,
         current: IndexSnapshot | None,
     ) -> IndexSnapshot:
         if current is None:
-            current = self._load_file(collection_id, generation, dim)
+            current = self._load_file(collection_id, uid, generation, dim)
             if current is not None:
                 return current
         if current is None or current.dim != dim or current.generation > generation:
-            return self._rebuild(conn, collection_id, generation, dim)
+            return self._rebuild(conn, collection_id, uid, generation, dim)
         if vectors_replaced(current.generation, generation):
-            return self._rebuild(conn, collection_id, generation, dim)
+            return self._rebuild(conn, collection_id, uid, generation, dim)
         return self._catch_up(conn, current, generation)
 
     def _rebuild(
-        self, conn: Connection, collection_id: int, generation: int, dim: int
+        self, conn: Connection, collection_id: int, uid: str, generation: int, dim: int
     ) -> IndexSnapshot:
         self.rebuilds += 1
         rows = conn.execute(
@@ -190,11 +200,11 @@ class VectorIndex:
             {"c": collection_id},
         ).all()
         if not rows:
-            snap = _empty(collection_id, generation, dim)
+            snap = _empty(collection_id, uid, generation, dim)
         else:
             ids, doc_ids, matrix = _rows_to_arrays([tuple(r) for r in rows], dim)
             snap = _with_prefilter(
-                IndexSnapshot(collection_id, generation, dim, ids, doc_ids, matrix)
+                IndexSnapshot(collection_id, uid, generation, dim, ids, doc_ids, matrix)
             )
         self._save(snap)
         return snap
@@ -228,6 +238,7 @@ class VectorIndex:
                 int8 = int8.append(int8_prefilter.quantise(add_matrix))
         snap = IndexSnapshot(
             old.collection_id,
+            old.uid,
             generation,
             old.dim,
             ids,
@@ -236,8 +247,10 @@ class VectorIndex:
         )
         return _with_prefilter(snap, int8)
 
-    def _load_file(self, collection_id: int, generation: int, dim: int) -> IndexSnapshot | None:
-        path = self.path(collection_id)
+    def _load_file(
+        self, collection_id: int, uid: str, generation: int, dim: int
+    ) -> IndexSnapshot | None:
+        path = self.path(uid)
         if not path.is_file():
             return None
         try:
@@ -245,12 +258,14 @@ class VectorIndex:
                 header = json.loads(str(data["header"]))
                 if (
                     header.get("version") != FILE_VERSION
+                    or header.get("uid") != uid
                     or header.get("generation") != generation
                     or header.get("dim") != dim
                 ):
                     return None
                 snap = IndexSnapshot(
                     collection_id,
+                    uid,
                     generation,
                     dim,
                     np.ascontiguousarray(data["ids"], dtype=np.int64),
@@ -272,9 +287,14 @@ class VectorIndex:
 
     def _save(self, snap: IndexSnapshot) -> None:
         self._directory.mkdir(parents=True, exist_ok=True)
-        path = self.path(snap.collection_id)
+        path = self.path(snap.uid)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        header = {"version": FILE_VERSION, "generation": snap.generation, "dim": snap.dim}
+        header = {
+            "version": FILE_VERSION,
+            "uid": snap.uid,
+            "generation": snap.generation,
+            "dim": snap.dim,
+        }
         # The int8 copy is optional in the file: readers without it ignore it, and a file
         # without it is quantised again at load (~3 s per 1M rows).
         int8: dict[str, Any] = {}
@@ -301,11 +321,12 @@ class VectorIndex:
             loaded = list(self._snapshots)
         for collection_id in loaded:
             snap = self.snapshot(collection_id)
-            if snap is not None and self._load_header_generation(collection_id) != snap.generation:
+            if snap is not None and self._load_header_generation(snap.uid) != snap.generation:
                 self._save(snap)
+        self.purge_orphan_files()
 
-    def _load_header_generation(self, collection_id: int) -> int | None:
-        path = self.path(collection_id)
+    def _load_header_generation(self, uid: str) -> int | None:
+        path = self.path(uid)
         if not path.is_file():
             return None
         try:
@@ -316,5 +337,28 @@ class VectorIndex:
             return None
 
     def forget(self, collection_id: int) -> None:
+        """Drop a deleted collection's copy and its file."""
         with self._lock:
-            self._snapshots.pop(collection_id, None)
+            gone = self._snapshots.pop(collection_id, None)
+        if gone is not None:
+            self.path(gone.uid).unlink(missing_ok=True)
+        self.purge_orphan_files()
+
+    def purge_orphan_files(self) -> int:
+        """Delete index files of collections that no longer exist (deleted by another process,
+        or while this one was down); returns how many."""
+        if not self._directory.is_dir():
+            return 0
+        with self._engine.connect() as conn:
+            uids = {str(u) for u in conn.execute(text("SELECT uid FROM collections")).scalars()}
+        removed = 0
+        for path in self._directory.glob("collection-*.npz"):
+            if path.stem.removeprefix("collection-") not in uids:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def _purge_orphan_files_once(self) -> None:
+        if not self._purged:
+            self._purged = True
+            self.purge_orphan_files()
