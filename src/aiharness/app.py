@@ -67,6 +67,9 @@ def create_app(
         version=__version__,
         description="Self-hosted, offline-first AI platform for industrial teams.",
         lifespan=lifespan,
+        # The web shell serves /docs and /redoc from vendored assets (FastAPI's use a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.platform = platform
     install_error_handlers(app)

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from aiharness.api_errors import surfaces_of
 from aiharness.deps import CurrentPrincipal
+from aiharness.web import api_docs
 from aiharness.web.templating import (
     FRAGMENT_SURFACE,
     PAGE_SURFACE,
@@ -78,6 +79,7 @@ def mount_web(app: FastAPI, features: Sequence[Feature]) -> WebUI:
     surfaces_of(app).register(PAGE_SURFACE, web.page_error, claims_unmatched=False)
     surfaces_of(app).register(FRAGMENT_SURFACE, web.fragment_error, claims_unmatched=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api_docs.router)
     for module in modules:
         app.include_router(module.router)
         if hasattr(module, "fragments"):
