@@ -95,6 +95,7 @@ def test_bad_files_fail_one_by_one_and_good_ones_are_indexed(
 
     job = kb_client.get(f"/api/jobs/{result['job_ids'][0]}").json()
     assert job["status"] == "succeeded"
+    assert job["status_reason"] == "5 of 7 documents failed"  # said where users look
     assert job["result"]["ready"] == 2 and job["result"]["failed"] == 5
     assert job["progress"]["done"] == job["progress"]["total"] == job["result"]["chunks"]
 
@@ -114,7 +115,7 @@ def test_bad_files_fail_one_by_one_and_good_ones_are_indexed(
     assert "흡입 필터" in hits[0]["text"]
 
 
-def test_upload_over_the_size_cap_is_recorded_as_failed(tmp_path: Path) -> None:
+def test_upload_over_the_size_cap_is_refused_at_the_door(tmp_path: Path) -> None:
     from aiharness.app import create_app
 
     settings = kb_settings_for(tmp_path, max_upload_mb=0.01)  # 10 KB
@@ -123,11 +124,12 @@ def test_upload_over_the_size_cap_is_recorded_as_failed(tmp_path: Path) -> None:
         result = _upload(client, [("huge.md", b"# x\n" + b"a" * 20_000), ("ok.md", b"# ok\nfine")])
         outcomes = {d["file_name"]: d for d in result["documents"]}
         assert outcomes["huge.md"]["outcome"] == "rejected"
+        assert outcomes["huge.md"]["reason"] == "too_large"
         assert "upload limit" in outcomes["huge.md"]["error"]
         assert outcomes["ok.md"]["outcome"] == "queued"
         drain_jobs(client.app.state.platform)  # type: ignore[attr-defined]
         docs = _docs(client)
-        assert docs["huge.md"]["status"] == "failed"
+        assert "huge.md" not in docs  # a refused file creates no document row
         assert docs["ok.md"]["status"] == "ready"
         # Nothing of the rejected bytes stayed in the upload store.
         stored = list((settings.data_dir / "uploads").iterdir())

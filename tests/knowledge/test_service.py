@@ -110,7 +110,7 @@ def test_register_source_decides_dedupe_and_replace(tmp_path: Path) -> None:
             assert register(_source("a.txt", "", error="too big")) == "rejected"
             doc = service.list_documents(session=session, collection="c").items[0]
             assert (doc.content_hash, doc.status, doc.error) == ("h2", "queued", None)
-            # A refused file without a row is recorded as failed so the user sees it.
+            # A file refused at the door creates no row: the answer to the upload says why.
             assert register(_source("c.txt", "", error="too big")) == "rejected"
-            failed = service.list_documents(session=session, status="failed").items
-            assert [(d.file_name, d.error) for d in failed] == [("c.txt", "too big")]
+            names = [d.file_name for d in service.list_documents(session=session).items]
+            assert "c.txt" not in names

@@ -56,6 +56,9 @@ class JobContext:
         self.done = 0
         self.total: int | None = claim.progress_total
         self.message = ""
+        # A handler's one-line verdict on a success that needs saying ("2 of 5 documents
+        # failed"); recorded as the job's status reason.
+        self.outcome_note: str | None = None
         self._log: list[str] = [claim.log_tail] if claim.log_tail else []
         self._log_chars = len(claim.log_tail)
         self._dirty = False

@@ -129,7 +129,7 @@ class JobRunner:
                     error=f"handler returned {type(result).__name__}; expected a dict or None",
                 )
                 return
-            self._finish(ctx, "succeeded", result=result)
+            self._finish(ctx, "succeeded", result=result, reason=ctx.outcome_note)
 
     def _finish(
         self,

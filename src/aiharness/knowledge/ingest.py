@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aiharness.config import Settings
 from aiharness.db.base import utcnow
 from aiharness.db.engine import session_scope
-from aiharness.errors import Invalid, NotFound
+from aiharness.errors import DomainError, Invalid, NotFound, TooLarge, Unsupported
 from aiharness.jobs import service as jobs_service
 from aiharness.jobs.context import JobContext
 from aiharness.jobs.queue import QueueHub
@@ -183,7 +183,7 @@ def ingest_job(ctx: JobContext, params: IngestParams) -> dict[str, Any]:
             )
         _fail_all(ctx.session_factory, tasks, message)
         ctx.log(message)
-        return IngestSummary(documents=len(tasks), failed=len(tasks)).as_result()
+        raise PermanentJobError(message)
     pipeline = IngestPipeline(
         session_factory=ctx.session_factory,
         store=runtime.writer_store(),
@@ -212,6 +212,18 @@ def ingest_job(ctx: JobContext, params: IngestParams) -> dict[str, Any]:
         f"{summary.ready} ready, {summary.failed} failed, {summary.chunks} chunks "
         f"in {summary.wall_s:.1f}s ({summary.embed_s:.1f}s embedding)"
     )
+    return settle_job(ctx, summary)
+
+
+def settle_job(ctx: JobContext, summary: IngestSummary) -> dict[str, Any]:
+    """A job none of whose documents could be indexed fails; a partly failed one says so."""
+    attempted = summary.documents - summary.superseded
+    if attempted > 0 and summary.failed == attempted:
+        first = next(iter(summary.errors.values()), "see the documents' errors")
+        noun = "document" if attempted == 1 else "documents"
+        raise PermanentJobError(f"all {attempted} {noun} failed: {first}")
+    if summary.failed:
+        ctx.outcome_note = f"{summary.failed} of {attempted} documents failed"
     return summary.as_result()
 
 
@@ -413,10 +425,11 @@ class IngestPipeline:
     def _report(self, summary: IngestSummary, total_chunks: int) -> None:
         if self._progress is not None:
             settled = summary.ready + summary.failed + summary.superseded
+            failed = f", {summary.failed} failed" if summary.failed else ""
             self._progress(
                 summary.chunks,
                 total_chunks,
-                f"{settled}/{summary.documents} documents",
+                f"{settled}/{summary.documents} documents{failed}",
             )
 
     def _embed(self, batch: list[tuple[_Prepared, int]], summary: IngestSummary) -> None:
@@ -504,6 +517,9 @@ class IngestPipeline:
         summary.failed += 1
         summary.errors[task.document_id] = error
         self._log(error)
+        log.warning(
+            "document failed", document_id=task.document_id, file_name=task.file_name, error=error
+        )
         _set_status(self.session_factory, task, "failed", error=_failure_text(task, error))
 
 
@@ -577,7 +593,26 @@ def ingest_uploads(
     sources = [
         save_upload(settings=settings, stream=stream, raw_name=name) for name, stream in files
     ]
+    refused = [s for s in sources if s.error is not None]
+    if sources and len(refused) == len(sources):
+        raise _refusal(refused)
     return submit_ingest(session=session, queues=queues, collection=collection, sources=sources)
+
+
+def _refusal(refused: Sequence[SourceFile]) -> DomainError:
+    """Nothing of the upload can be used: the first file's reason, every file's outcome."""
+    kinds: dict[str | None, type[DomainError]] = {
+        "too_large": TooLarge,
+        "unsupported": Unsupported,
+    }
+    details = [
+        {"file_name": s.file_name, "reason": s.error_kind, "error": s.error} for s in refused
+    ]
+    error_type = kinds.get(refused[0].error_kind, Invalid)
+    message = refused[0].error or "the upload was refused"
+    if len(refused) > 1:
+        message += f" (and {len(refused) - 1} more file(s) refused)"
+    return error_type(message, code="upload_refused", details=details)
 
 
 def ingest_path(

@@ -145,6 +145,9 @@ class IngestedDocument(BaseModel):
     status: DocumentStatus | None
     error: str | None = None
     duplicate_of: int | None = Field(None, description="The document with the same content.")
+    reason: Literal["too_large", "invalid", "unsupported"] | None = Field(
+        None, description="Why a rejected file was refused at the door."
+    )
 
 
 class IngestResponse(BaseModel):

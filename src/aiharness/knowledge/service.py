@@ -305,7 +305,8 @@ def register_source(
 
     - same path, same hash, ready or in progress: ``unchanged`` (nothing to do);
     - same hash under another path in this collection: ``duplicate`` (nothing to do);
-    - rejected at the door (bad name, over the size cap): recorded as ``failed``;
+    - refused at the door (bad name, over the size cap, a type we cannot read): ``rejected``
+      without writing a row (an existing row, and the version it indexed, stay as they were);
     - otherwise ``queued`` with ``token``: the ingest job of that token owns the row. A changed
       file keeps its old chunks searchable until the job swaps them atomically.
     """
@@ -340,23 +341,17 @@ def register_source(
                 error=f"{source.file_name} has the same content as {twin.file_name} "
                 f"(document {twin.id}); not ingested again",
             )
-    if source.error is not None and existing is not None and existing.status != "failed":
-        # A bad new version must not hide a good old one: keep the row, report the refusal.
+    if source.error is not None:
+        kept = existing is not None and existing.status == "ready"
         return IngestedDocument(
-            document_id=existing.id,
+            document_id=existing.id if existing is not None else None,
             file_name=source.file_name,
             outcome="rejected",
-            status=existing.status,
-            error=f"{source.error}; the version already indexed stays as it was",
-        )
-    if source.error is not None and not source.source_path:
-        # Nothing identifies it (e.g. a name with '..'): report it without a row.
-        return IngestedDocument(
-            document_id=None,
-            file_name=source.file_name,
-            outcome="rejected",
-            status="failed",
-            error=source.error,
+            status=existing.status if existing is not None else None,
+            error=f"{source.error}; the version already indexed stays as it was"
+            if kept
+            else source.error,
+            reason=source.error_kind,
         )
     now = utcnow()
     values: dict[str, Any] = {
@@ -365,13 +360,14 @@ def register_source(
         "mime_type": mime_type(source.file_name),
         "size_bytes": source.size_bytes,
         "content_hash": source.content_hash,
-        "status": "failed" if source.error else "queued",
-        "error": source.error,
+        "status": "queued",
+        "error": None,
         "updated_at": now,
     }
-    meta = {"stored_path": str(source.stored_path) if source.stored_path else None}
-    if source.error is None:
-        meta["ingest_token"] = token
+    meta = {
+        "stored_path": str(source.stored_path) if source.stored_path else None,
+        "ingest_token": token,
+    }
     document = existing
     if document is None:
         document = Document(
@@ -396,8 +392,7 @@ def register_source(
             setattr(document, key, value)
         document.meta = {**(document.meta or {}), **meta}
         session.commit()
-    outcome = "rejected" if source.error else "queued"
-    return _outcome(document, outcome, error=source.error)
+    return _outcome(document, "queued")
 
 
 def _job_alive(session: Session, document: Document) -> bool:

@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from aiharness.config import Settings
 from aiharness.errors import Forbidden, NotFound, Unavailable
+from aiharness.knowledge.parsers import supported_extensions
 from aiharness.knowledge.parsers.limits import MB, human_size
 from aiharness.knowledge.settings import KnowledgeSettings
 
@@ -36,6 +37,8 @@ class SourceFile:
     size_bytes: int
     content_hash: str
     error: str | None = None
+    # Why it was refused at the door: "too_large", "invalid" (its name) or "unsupported".
+    error_kind: Literal["too_large", "invalid", "unsupported"] | None = None
 
 
 def uploads_dir(settings: Settings) -> Path:
@@ -72,7 +75,14 @@ def save_upload(*, settings: Settings, stream: BinaryIO, raw_name: str | None) -
     try:
         name = clean_file_name(raw_name)
     except ValueError as exc:
-        return _rejected(shown, str(exc))
+        return _rejected(shown, str(exc), kind="invalid")
+    suffix = Path(name).suffix.lower()
+    if suffix not in supported_extensions():
+        known = ", ".join(sorted(supported_extensions()))
+        what = f"files of type {suffix}" if suffix else "files without an extension"
+        return _rejected(
+            name, f"{name}: {what} are not supported (use {known})", kind="unsupported"
+        )
     limit = int(KnowledgeSettings.of(settings).max_upload_mb * MB)
     folder = uploads_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,6 +105,7 @@ def save_upload(*, settings: Settings, stream: BinaryIO, raw_name: str | None) -
                 name,
                 f"{name} is larger than the upload limit of {human_size(limit)} "
                 "(AIHARNESS_KNOWLEDGE__MAX_UPLOAD_MB)",
+                kind="too_large",
                 source_path=name,
             )
         content_hash = digest.hexdigest()
@@ -118,7 +129,13 @@ def save_upload(*, settings: Settings, stream: BinaryIO, raw_name: str | None) -
     )
 
 
-def _rejected(name: str, error: str, *, source_path: str | None = None) -> SourceFile:
+def _rejected(
+    name: str,
+    error: str,
+    *,
+    kind: Literal["too_large", "invalid", "unsupported"],
+    source_path: str | None = None,
+) -> SourceFile:
     return SourceFile(
         source_kind="upload",
         source_path=source_path or "",
@@ -127,6 +144,7 @@ def _rejected(name: str, error: str, *, source_path: str | None = None) -> Sourc
         size_bytes=0,
         content_hash="",
         error=error,
+        error_kind=kind,
     )
 
 
