@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from aiharness.config import Settings
@@ -39,6 +39,12 @@ def get_session(platform: PlatformDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+# Row ids and offsets are 64-bit in both databases; larger numbers are a 422, not a 500.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="Items to skip.")]
+
+
 def provided(kind: type[T]) -> Callable[[Request], T]:
     """A dependency that returns the platform's runtime of type ``kind``; a feature declares
     ``KnowledgeDep = Annotated[KnowledgeRuntime, Depends(provided(KnowledgeRuntime))]``."""
@@ -50,4 +56,12 @@ def provided(kind: type[T]) -> Callable[[Request], T]:
     return get
 
 
-__all__ = ["CurrentPrincipal", "PlatformDep", "SessionDep", "SettingsDep", "provided"]
+__all__ = [
+    "CurrentPrincipal",
+    "Offset",
+    "PlatformDep",
+    "RowId",
+    "SessionDep",
+    "SettingsDep",
+    "provided",
+]

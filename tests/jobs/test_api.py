@@ -65,7 +65,8 @@ def test_submit_list_get(client: TestClient) -> None:
     [
         ({"type": "nope"}, 422, "unknown_job_type"),
         ({"type": "sleep", "params": {"seconds": "long"}}, 422, "invalid_job_params"),
-        ({"type": "sleep", "params": {"seconds": 1, "extra": 1}}, 201, None),
+        ({"type": "sleep", "params": {"seconds": 1, "secnods": 1}}, 422, "invalid_job_params"),
+        ({"type": "sleep", "params": {"seconds": 1}}, 201, None),
         ({"params": {}}, 422, "validation_error"),
     ],
 )

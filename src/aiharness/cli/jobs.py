@@ -140,7 +140,9 @@ def show(
 @app.command()
 def submit(
     job_type: str = typer.Argument(..., help="A registered job type (e.g. noop, sleep)."),
-    params: str = typer.Option("{}", "--params", help="Parameters as a JSON object."),
+    params: str = typer.Option(
+        "{}", "--params", help="Parameters as a JSON object; unknown names are refused."
+    ),
     delay: float = typer.Option(0.0, min=0, help="Seconds to wait before it may run."),
     url: str | None = UrlOption,
 ) -> None:

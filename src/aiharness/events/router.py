@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from aiharness.deps import CurrentPrincipal, SessionDep
+from aiharness.deps import CurrentPrincipal, Offset, RowId, SessionDep
 from aiharness.errors import NotFound
 from aiharness.events import service
 from aiharness.events.schemas import EventPage, EventPublic
@@ -20,13 +20,13 @@ def list_events(
     _principal: CurrentPrincipal,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> EventPage:
     return service.list_events(session=session, kind=kind, limit=limit, offset=offset)
 
 
 @router.get("/{event_id}", summary="One platform event")
-def get_event(event_id: int, session: SessionDep, _principal: CurrentPrincipal) -> EventPublic:
+def get_event(event_id: RowId, session: SessionDep, _principal: CurrentPrincipal) -> EventPublic:
     event = service.get_event(session=session, event_id=event_id)
     if event is None:
         raise NotFound(f"event {event_id} does not exist")

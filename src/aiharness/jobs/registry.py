@@ -65,14 +65,29 @@ class JobType(Generic[P]):
     description: str = ""
 
     def parse_params(self, raw: dict[str, Any] | None) -> P:
+        """Validated parameters; unknown names are refused, not silently dropped (a typo such
+        as ``secnods`` would otherwise run the job with the default)."""
+        raw = raw or {}
+        known = {
+            name
+            for field_name, field in self.params_model.model_fields.items()
+            for name in (field_name, field.alias)
+            if name
+        }
+        unknown = sorted(str(key) for key in raw if key not in known)
+        problems = [f"{key}: unknown parameter" for key in unknown]
         try:
-            return self.params_model.model_validate(raw or {})
+            params = self.params_model.model_validate(raw)
         except ValidationError as exc:
-            problems = [
+            problems += [
                 f"{'.'.join(str(p) for p in err['loc']) or 'params'}: {err['msg']}"
                 for err in exc.errors()
             ]
+        if problems:
+            if unknown:
+                problems.append(f"known parameters: {', '.join(sorted(known)) or 'none'}")
             raise InvalidJobParamsError(self.name, problems) from None
+        return params
 
     def is_permanent(self, exc: BaseException) -> bool:
         return isinstance(exc, (PermanentJobError, InvalidJobParamsError, *self.permanent_errors))

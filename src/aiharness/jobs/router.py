@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
+from aiharness.deps import CurrentPrincipal, Offset, SessionDep, SettingsDep
 from aiharness.jobs import service
 from aiharness.jobs.deps import QueuesDep
 from aiharness.jobs.schemas import JobCreate, JobDetail, JobPage, JobPublic, JobStatus, WorkerList
@@ -22,7 +22,7 @@ def list_jobs(
     status_: Annotated[JobStatus | None, Query(alias="status")] = None,
     type_: Annotated[str | None, Query(alias="type", max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> JobPage:
     return service.list_jobs(
         session=session, status=status_, job_type=type_, limit=limit, offset=offset

@@ -22,7 +22,9 @@ WorkerState = Literal["live", "dead", "stopped"]
 
 class JobCreate(BaseModel):
     type: str = Field(min_length=1, max_length=128, description="A registered job type.")
-    params: dict[str, Any] = Field(default_factory=dict, description="Checked by the type.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Checked by the job type; unknown names are refused."
+    )
     delay_s: float = Field(0.0, ge=0, le=366 * 24 * 3600, description="Run no sooner than this.")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
+from aiharness.deps import CurrentPrincipal, Offset, RowId, SessionDep, SettingsDep
 from aiharness.jobs.deps import QueuesDep
 from aiharness.knowledge import ingest, reembed, retrieval, service
 from aiharness.knowledge.deps import KnowledgeDep
@@ -145,7 +145,7 @@ def list_documents(
     collection: NameQuery = None,
     status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DocumentPage:
     return service.list_documents(
         session=session, collection=collection, status=status_, limit=limit, offset=offset
@@ -153,7 +153,7 @@ def list_documents(
 
 
 @router.get("/api/documents/{document_id}", summary="One document with its status and error")
-def get_document(document_id: int, session: SessionDep, _p: CurrentPrincipal) -> DocumentPublic:
+def get_document(document_id: RowId, session: SessionDep, _p: CurrentPrincipal) -> DocumentPublic:
     return service.get_document(session=session, document_id=document_id)
 
 
@@ -163,7 +163,7 @@ def get_document(document_id: int, session: SessionDep, _p: CurrentPrincipal) ->
     summary="Delete a document with its chunks and vectors",
 )
 def delete_document(
-    document_id: int,
+    document_id: RowId,
     session: SessionDep,
     settings: SettingsDep,
     runtime: KnowledgeDep,

@@ -162,7 +162,12 @@ class IngestResponse(BaseModel):
 class IngestPathRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, max_length=4096, description="A file or folder on the server.")
+    path: str = Field(
+        min_length=1,
+        max_length=4096,
+        pattern=r"^[^\x00]*$",
+        description="A file or folder on the server (no NUL characters).",
+    )
     collection: str = Field(min_length=1, max_length=128)
     recursive: bool = Field(True, description="Include files in sub-folders.")
     create_collection: bool = Field(True, description="Create the collection if it is missing.")

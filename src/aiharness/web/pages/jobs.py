@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
+from aiharness.deps import CurrentPrincipal, Offset, SessionDep, SettingsDep
 from aiharness.jobs import service
 from aiharness.jobs.deps import QueuesDep
 from aiharness.jobs.schemas import JOB_STATUSES, JobPage, JobStatus
@@ -40,7 +40,7 @@ def jobs_page(
     status: Annotated[JobStatus | None, Query()] = None,
     type_: Annotated[str | None, Query(alias="type", max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """Browsers get the page; API clients of the old `/jobs` endpoint get the JSON list."""
     page = service.list_jobs(
@@ -64,7 +64,7 @@ def jobs_table_partial(
     _p: CurrentPrincipal,
     status: Annotated[str | None, Query()] = None,
     type_: Annotated[str | None, Query(alias="type", max_length=128)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     status = status if status in JOB_STATUSES else None
     page: JobPage = service.list_jobs(

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from aiharness.deps import CurrentPrincipal, SessionDep, SettingsDep
+from aiharness.deps import CurrentPrincipal, RowId, SessionDep, SettingsDep
 from aiharness.errors import DomainError, Invalid
 from aiharness.jobs import service as jobs_service
 from aiharness.jobs.deps import QueuesDep
@@ -155,7 +155,7 @@ def upload_action(
 
 @fragments.post("/ui/knowledge/documents/{document_id}/delete", response_class=HTMLResponse)
 def delete_document_action(
-    document_id: int,
+    document_id: RowId,
     request: Request,
     web: WebDep,
     session: SessionDep,
