@@ -283,6 +283,61 @@ class KnowledgeStoreConformance:
         assert [h.chunk_id for h in beside] == ids
         assert {h.collection_id for h in beside} == {manuals}
 
+    def test_a_collections_keyword_scores_do_not_depend_on_other_collections(
+        self, store: KnowledgeStore, engine: Engine
+    ) -> None:
+        # Issue 14: statistics shared by all collections let an unrelated collection change
+        # idf and average length, so scores (and orders) moved. Every score must stay equal.
+        manuals = self.add_collection(engine, "manuals")
+        doc = self.add_document(engine, manuals, "m.md")
+        words = [
+            "pump bearing replacement interval",
+            "pump seal leak",
+            "compressor bearing schedule",
+            "bearing grease pump pump",
+            "valve inspection interval monthly",
+            "pump",
+        ]
+        store.replace_document_chunks(
+            document_id=doc, chunks=[record(i, w) for i, w in enumerate(words)]
+        )
+        only = SearchFilters(collection_ids=[manuals])
+        queries = [["pump", "bearing"], ["interval"], ["seal", "leak", "grease"], ["valve"]]
+
+        def results() -> list[list[tuple[int, float]]]:
+            return [
+                [
+                    (h.chunk_id, round(h.score, 9))
+                    for h in store.keyword_search(terms=q, k=10, filters=only)
+                ]
+                for q in queries
+            ]
+
+        before = results()
+        assert all(before), "every query matches something in the first collection"
+        # "bearing" and "pump" become common and chunks get much longer elsewhere.
+        reports = self.add_collection(engine, "reports")
+        other = self.add_document(engine, reports, "r.md")
+        store.replace_document_chunks(
+            document_id=other,
+            chunks=[
+                record(i, "pump bearing " + " ".join(f"filler{j}" for j in range(30)))
+                for i in range(12)
+            ],
+        )
+        assert results() == before
+        # And the statistics follow the first collection's own changes (delete, replace).
+        store.delete_document(document_id=other)
+        assert results() == before
+        store.replace_document_chunks(
+            document_id=doc, chunks=[record(i, w) for i, w in enumerate(words[:3])]
+        )
+        fewer = store.keyword_search(terms=["pump"], k=10, filters=only)
+        assert {h.chunk_id for h in fewer} <= {
+            h.chunk_id for h in store.keyword_search(terms=["pump", "seal"], k=10, filters=only)
+        }
+        assert len(fewer) == 2
+
     def test_filters_by_collection_document_and_metadata(
         self, store: KnowledgeStore, engine: Engine
     ) -> None:

@@ -145,6 +145,7 @@ class TestPostgresKnowledgeStore(KnowledgeStoreConformance):
         # terms together, and the chunks that hold all of them must still come first, with
         # the same scores as the unbounded ranking.
         monkeypatch.setattr(base, "KEYWORD_CANDIDATE_BUDGET", 3)
+        monkeypatch.setattr(base, "FULL_QUERY_CHUNKS", 3)
         bounded = store.keyword_search(terms=query, k=14, filters=ALL)
         assert len(bounded) == 2  # only the chunks with both rarest terms were scored
         top = KnowledgeStoreConformance.texts(store, [h.chunk_id for h in bounded[:2]])

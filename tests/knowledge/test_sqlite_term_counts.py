@@ -1,4 +1,4 @@
-"""The embedded store's keyword side counts term frequencies only as far as it needs them."""
+"""The embedded store's keyword statistics: per collection, exact, kept with the chunks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import text
 
 from aiharness.db.engine import create_db_engine
 from aiharness.knowledge.stores import SearchFilters, base
-from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore
+from aiharness.knowledge.stores.sqlite import SqliteKnowledgeStore, _document_frequencies
 from tests.conformance.store_suite import ALL, KnowledgeStoreConformance, record
 
 pytestmark = pytest.mark.integration
@@ -46,53 +46,63 @@ def store(sqlite_url: str, tmp_path: Path) -> Iterator[SqliteKnowledgeStore]:
 
 
 def frequencies(store: SqliteKnowledgeStore, terms: list[str]) -> dict[str, int]:
-    engine: Engine = store._engine
-    with engine.connect() as conn:
-        return store._document_frequencies(conn, terms)
+    with store._engine.connect() as conn:
+        return _document_frequencies(conn, [1], terms)
 
 
-def test_counts_are_exact_within_the_budget_and_capped_above(
-    store: SqliteKnowledgeStore, monkeypatch: pytest.MonkeyPatch
+def test_frequencies_are_exact_per_collection_and_follow_writes(
+    store: SqliteKnowledgeStore,
 ) -> None:
     terms = ["leak", "seal", "valve", "pump", "absent", "two words"]
-    assert frequencies(store, terms) == {
-        "leak": 2,
-        "seal": 4,
-        "valve": 6,
-        "pump": 10,
-        "absent": 0,
-    }
-    monkeypatch.setattr(base, "KEYWORD_CANDIDATE_BUDGET", 3)
-    # Within the budget exact, above it capped at budget + 1 (enough to leave them out).
-    assert frequencies(store, terms) == {"leak": 2, "seal": 4, "valve": 4, "pump": 4, "absent": 0}
-    assert base.candidate_terms(frequencies(store, terms), terms) == ["two words", "leak"]
+    assert frequencies(store, terms) == {"leak": 2, "seal": 4, "valve": 6, "pump": 10}
+    engine = store._engine
+    other = KnowledgeStoreConformance.add_collection(engine, "other")
+    doc = KnowledgeStoreConformance.add_document(engine, other, "o.md")
+    store.replace_document_chunks(document_id=doc, chunks=[record(0, "pump two words")])
+    assert frequencies(store, ["pump"]) == {"pump": 10}
+    store.replace_document_chunks(document_id=1, chunks=[record(0, "pump leak")])
+    assert frequencies(store, terms) == {"leak": 1, "pump": 1}
+    store.delete_document(document_id=1)
+    assert frequencies(store, terms) == {}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT collection_id, term, df FROM chunk_term_stats")).all()
+    assert sorted(rows) == [(other, "pump", 1), (other, "two", 1), (other, "words", 1)]
 
 
 def test_a_query_of_common_terms_matches_on_the_rarest(
     store: SqliteKnowledgeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(base, "KEYWORD_CANDIDATE_BUDGET", 3)
+    monkeypatch.setattr(base, "FULL_QUERY_CHUNKS", 3)
     terms = ["pump", "valve", "seal"]
-    counts = frequencies(store, terms)
-    # All over the budget: ranked by their matches among the newest chunks (here: all).
-    assert counts["seal"] < counts["valve"] < counts["pump"]
-    assert base.candidate_terms(counts, terms) == ["seal"]
+    assert base.candidate_terms(frequencies(store, terms), terms, 10) == ["seal"]
     hits = store.keyword_search(terms=terms, k=10, filters=ALL)
+    # Required together: seal (no chunk has valve too), then pump: 4 chunks.
     assert len(hits) == 4
     texts = [c.text for c in store.get_chunks([h.chunk_id for h in hits])]
     assert all("seal" in t.split() for t in texts)
+
+
+def test_a_small_collection_keeps_every_query_term(
+    store: SqliteKnowledgeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "KEYWORD_CANDIDATE_BUDGET", 3)
+    terms = ["pump", "valve", "seal"]
+    # 10 chunks are within FULL_QUERY_CHUNKS: no term is dropped, every chunk matches.
+    assert sorted(base.candidate_terms(frequencies(store, terms), terms, 10)) == sorted(terms)
+    assert len(store.keyword_search(terms=terms, k=10, filters=ALL)) == 10
 
 
 def test_common_terms_are_required_together_while_they_match_too_many(
     store: SqliteKnowledgeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(base, "KEYWORD_CANDIDATE_BUDGET", 1)
+    monkeypatch.setattr(base, "FULL_QUERY_CHUNKS", 1)
     # "leak" alone matches 2 chunks (over the budget), "leak" AND "seal" just chunk 9.
     hits = store.keyword_search(terms=["pump", "seal", "leak"], k=10, filters=ALL)
     assert [c.text for c in store.get_chunks([h.chunk_id for h in hits])] == [
         "pump seal leak note9"
     ]
-    # The same through the filtered query (each candidate joined to its chunk row).
     narrowed = SearchFilters(document_ids=[hits[0].document_id])
     with_filter = store.keyword_search(terms=["pump", "seal", "leak"], k=10, filters=narrowed)
     assert [h.chunk_id for h in with_filter] == [h.chunk_id for h in hits]

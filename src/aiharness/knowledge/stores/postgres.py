@@ -33,6 +33,7 @@ from aiharness.knowledge.stores.base import (
     SearchFilters,
     StoreError,
     StoreStats,
+    candidate_budget,
     candidate_terms,
     check_k,
     check_metadata_filters,
@@ -333,12 +334,13 @@ class PostgresKnowledgeStore:
         )
         present = [t for t in query_terms if dfs.get(t)]
         known = {t: int(dfs[t]) for t in present}
-        matching = candidate_terms(known, present)
+        matching = candidate_terms(known, present, n)
         if not matching:
             return []
         match, cap = tsquery_literal(matching), None
-        if len(present) > 1 and known[matching[0]] > base.KEYWORD_CANDIDATE_BUDGET:
-            match = self._conjunctive_match(conn, known, where, params)
+        budget = candidate_budget(n)
+        if len(present) > 1 and known[matching[0]] > budget:
+            match = self._conjunctive_match(conn, known, where, params, budget)
             # Boilerplate can match thousands of chunks even with every term required; score
             # a bounded number of them (they hold every query term and score alike).
             cap = base.CONJUNCTION_SCORE_CAP
@@ -371,7 +373,7 @@ class PostgresKnowledgeStore:
 
     @staticmethod
     def _conjunctive_match(
-        conn: Connection, dfs: dict[str, int], where: str, params: dict[str, Any]
+        conn: Connection, dfs: dict[str, int], where: str, params: dict[str, Any], budget: int
     ) -> str:
         """An AND of the rarest query terms expected to match about the candidate budget.
 
@@ -400,7 +402,7 @@ class PostgresKnowledgeStore:
         ).one()
         taken = max(int(sample[0]), 1)
         for prefix, hits in zip(prefixes, sample[1:], strict=True):
-            if dfs[order[0]] * int(hits) / taken <= base.KEYWORD_CANDIDATE_BUDGET:
+            if dfs[order[0]] * int(hits) / taken <= budget:
                 return prefix
         return prefixes[-1]
 

@@ -1,12 +1,17 @@
 """Embedded knowledge store: SQLite (WAL) for rows and FTS5 keywords, an in-process vector index.
 
-Keyword search is SQLite FTS5 with its built-in ``bm25()`` over a column holding the
-space-joined, pre-analysed terms: the keyword index then lives in the same transaction as the
-chunks, so a replace is atomic for keywords without any extra bookkeeping.
+Keyword search matches through SQLite FTS5 over a column holding the space-joined, pre-analysed
+terms, and ranks with BM25 computed in SQL (FTS5's own formula) from per-collection statistics:
+document frequencies in ``chunk_term_stats``, kept in the chunk-write transaction, and the
+collection's chunk count and mean length. FTS5's ``bm25()`` reads them from the whole table, so
+one collection's rankings changed whenever another collection grew (issue 14).
 """
 
 from __future__ import annotations
 
+import math
+import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +29,7 @@ from aiharness.knowledge.stores.base import (
     SearchFilters,
     StoreError,
     StoreStats,
+    candidate_budget,
     candidate_terms,
     check_k,
     check_metadata_filters,
@@ -41,44 +47,23 @@ _INSERT_CHUNK = text(
 )
 
 
-# Top ``k`` by BM25 in the FTS table alone, then their chunk rows (see ``_fts_only``).
-_FTS_TOP = text(
-    "SELECT c.id, c.document_id, c.collection_id, f.rank FROM ("
-    " SELECT rowid AS id, bm25(chunks_fts) AS rank FROM chunks_fts"
-    " WHERE chunks_fts MATCH :match ORDER BY rank, rowid LIMIT :k"
-    ") f JOIN chunks c ON c.id = f.id ORDER BY f.rank, f.id"
-)
-
-
-# Queries made only of common terms (see ``_match_expression``): each required term's doclist is
-# read whole by bm25() for its idf, and each scored chunk costs ~2-3 us.
+# Queries made only of common terms (see ``_conjunctive_match``): at most this many required.
 MAX_REQUIRED_TERMS = 3
-_FTS_TOP_CAPPED = text(
-    "SELECT c.id, c.document_id, c.collection_id, f.rank FROM ("
-    " SELECT id, rank FROM ("
-    "  SELECT rowid AS id, bm25(chunks_fts) AS rank FROM chunks_fts"
-    "  WHERE chunks_fts MATCH :match LIMIT :cap"
-    " ) ORDER BY rank, id LIMIT :k"
-    ") f JOIN chunks c ON c.id = f.id ORDER BY f.rank, f.id"
-)
+# FTS5's BM25 parameters, so that a lone collection ranks as FTS5's bm25() ranked it.
+BM25_K1 = 1.2
+BM25_B = 0.75
+_TERM_CHUNK = 500  # terms per statement when reading or writing statistics
 
-# Matches of one term, counted no further than :cap (see ``_document_frequencies``).
-_COUNT_MATCHES = text(
-    "SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH :match LIMIT :cap)"
-)
-_COUNT_RECENT = text(
-    "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH :match AND rowid > :since"
-)
-_RECENT_CHUNKS = 50_000
+
+def bm25_idf(df: int, n: int) -> float:
+    """FTS5's idf: a term in more than half the chunks still counts a little (1e-6)."""
+    idf = math.log((n - df + 0.5) / (df + 0.5))
+    return idf if idf > 0 else 1e-6
 
 
 def fts_query(terms: Sequence[str]) -> str:
     """An FTS5 MATCH expression: each term a quoted string, OR-ed (BM25 ranks partial matches)."""
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-
-
-def _single_token(term: str) -> bool:
-    return all(ch.isalnum() for ch in term)
 
 
 def metadata_path(key: str) -> str:
@@ -93,6 +78,9 @@ class SqliteKnowledgeStore:
             raise StoreError("SqliteKnowledgeStore needs a SQLite engine")
         self._engine = engine
         self.index = VectorIndex(engine=engine, directory=index_dir)
+        # (collection ids) -> (their generations, chunk count, mean terms per chunk)
+        self._corpus_cache: dict[tuple[int, ...], tuple[tuple[int, ...], int, float]] = {}
+        self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         for collection_id in self._collection_ids():
@@ -131,9 +119,13 @@ class SqliteKnowledgeStore:
             )
             for row_params in rows:
                 row_params["embedding"] = row_params["embedding"].astype("<f4").tobytes()
+            delta = _df_delta(conn, document_id)
             conn.execute(text("DELETE FROM chunks WHERE document_id = :d"), {"d": document_id})
             if rows:
                 conn.execute(_INSERT_CHUNK, rows)
+            for row_params in rows:
+                delta.update(set(row_params["terms"].split(" ")) if row_params["terms"] else ())
+            _apply_df(conn, collection_id, delta)
             conn.execute(
                 text(
                     "UPDATE documents SET chunk_count = :n, updated_at = :now WHERE id = :d"
@@ -149,8 +141,10 @@ class SqliteKnowledgeStore:
             ).scalar()
             if collection_id is None:
                 return
+            delta = _df_delta(conn, document_id)
             # ON DELETE CASCADE removes the chunks; the FTS5 delete trigger fires for each.
             conn.execute(text("DELETE FROM documents WHERE id = :d"), {"d": document_id})
+            _apply_df(conn, int(collection_id), delta)
             self._bump(conn, int(collection_id))
 
     @staticmethod
@@ -169,117 +163,133 @@ class SqliteKnowledgeStore:
         if not query_terms:
             return []
         where, params = _filter_sql(filters)
-        # Ties (repeated text) break on the chunk id, the same way in both queries below.
-        joined = text(
-            "SELECT c.id, c.document_id, c.collection_id, bm25(chunks_fts) AS rank "  # noqa: S608 (fixed clauses; values bound)
-            "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-            f"WHERE chunks_fts MATCH :match{where} ORDER BY rank, c.id LIMIT :k"
-        )
-        for name in ("collection_ids", "document_ids"):
-            if name in params:
-                joined = joined.bindparams(bindparam(name, expanding=True))
         with self._engine.connect() as conn:
-            # One read transaction: term counts and matches come from the same snapshot.
+            # One read transaction: statistics and matches come from the same snapshot.
             conn.exec_driver_sql("BEGIN")
             try:
-                match, common = self._match_expression(conn, query_terms)
-                if match is None:
-                    return []
-                if self._fts_only(conn, filters):
-                    top = _FTS_TOP_CAPPED if common else _FTS_TOP
-                    rows = conn.execute(
-                        top, {"match": match, "k": k, "cap": base.CONJUNCTION_SCORE_CAP}
-                    ).all()
-                else:
-                    params.update(match=match, k=k)
-                    rows = conn.execute(joined, params).all()
+                rows = self._bm25(conn, query_terms, k, filters, where, params)
             finally:
                 conn.rollback()
-        # FTS5's bm25() is negative (lower is better); flip it so that higher is better.
-        return [ScoredChunk(int(r[0]), int(r[1]), int(r[2]), -float(r[3])) for r in rows]
+        return [ScoredChunk(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in rows]
+
+    def _bm25(
+        self,
+        conn: Connection,
+        query_terms: list[str],
+        k: int,
+        filters: SearchFilters,
+        where: str,
+        params: dict[str, Any],
+    ) -> Sequence[Any]:
+        collection_ids, n, avgdl = self._corpus(conn, filters.collection_ids)
+        if n == 0:
+            return []
+        dfs = _document_frequencies(conn, collection_ids, query_terms)
+        present = [t for t in query_terms if dfs.get(t)]
+        matching = candidate_terms(dfs, present, n)
+        if not matching:
+            return []
+        match, cap = fts_query(matching), None
+        if len(present) > 1 and dfs[matching[0]] > candidate_budget(n):
+            match = self._conjunctive_match(conn, dfs, where, params, candidate_budget(n))
+            # Boilerplate can match thousands of chunks even with every term required; score
+            # a bounded number of them (they hold every query term and score alike).
+            cap = base.CONJUNCTION_SCORE_CAP
+        # tf of each query term: its occurrences in the chunk's space-joined terms, each term
+        # padded by its own spaces so that neighbours never share one.
+        tfs, score = [], []
+        for i, term in enumerate(present):
+            params[f"p{i}"] = f" {term} "
+            params[f"l{i}"] = len(term) + 2
+            params[f"idf{i}"] = bm25_idf(dfs[term], n)
+            tfs.append(f"(length(s) - length(replace(s, :p{i}, ''))) / :l{i} AS tf{i}")
+            score.append(
+                f":idf{i} * tf{i} * {BM25_K1 + 1} / "
+                f"(tf{i} + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * term_count / :avgdl))"
+            )
+        params.update(match=match, k=k, avgdl=max(avgdl, 1.0))
+        limit = ""
+        if cap is not None:
+            params["cap"] = cap
+            limit = " LIMIT :cap"
+        score_sql, tf_sql = " + ".join(score), ", ".join(tfs)
+        sql = text(
+            f"SELECT id, document_id, collection_id, {score_sql} AS score FROM ("  # noqa: S608 (fixed clauses; values bound)
+            f" SELECT id, document_id, collection_id, term_count, {tf_sql} FROM ("
+            "  SELECT c.id, c.document_id, c.collection_id, c.term_count,"
+            "  ' ' || replace(c.terms, ' ', '  ') || ' ' AS s"
+            "  FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid"
+            f"  WHERE chunks_fts MATCH :match{where}{limit}"
+            " )) ORDER BY score DESC, id LIMIT :k"
+        )
+        return conn.execute(_expanding(sql, params), params).all()
 
     @staticmethod
-    def _fts_only(conn: Connection, filters: SearchFilters) -> bool:
-        """True when the filters keep every chunk that has keywords, so no row needs checking.
+    def _conjunctive_match(
+        conn: Connection, dfs: dict[str, int], where: str, params: dict[str, Any], budget: int
+    ) -> str:
+        """An AND of the rarest query terms that matches at most about ``budget`` chunks.
 
-        Joining each FTS candidate to its (wide) ``chunks`` row only to test its collection
-        cost about twice the BM25 scoring itself (measured at 100k chunks); when no other
-        collection has chunks, ranking in the FTS table alone and joining the top ``k`` gives
-        the same rows.
+        Used when even the rarest term is in more chunks than the budget (a query made only of
+        common morphemes): scoring all its chunks ranks on one term and is slow. The rarest
+        terms are required together, adding the next rarest (at most ``MAX_REQUIRED_TERMS``)
+        while the AND still matches more than the budget within the searched chunks; a term
+        that no match shares is skipped. Those chunks hold most query terms, so the full OR
+        ranking puts them first anyway.
         """
-        if filters.document_ids is not None or filters.metadata:
-            return False
-        if filters.collection_ids is None:
-            return True
-        others = text(
-            "SELECT 1 FROM collections col WHERE col.id NOT IN :ids AND EXISTS "
-            "(SELECT 1 FROM chunks c WHERE c.collection_id = col.id) LIMIT 1"
-        ).bindparams(bindparam("ids", expanding=True))
-        return conn.execute(others, {"ids": list(filters.collection_ids) or [-1]}).first() is None
-
-    @classmethod
-    def _match_expression(cls, conn: Connection, terms: list[str]) -> tuple[str | None, bool]:
-        """The FTS5 MATCH for ``terms`` and whether it is made of common terms only.
-
-        Normally the candidate terms OR-ed (see ``candidate_terms``). When even the rarest term
-        is in more chunks than the budget (a query made only of common morphemes), scoring all
-        its chunks costs ~2-3 us each (130 ms p95 at 1M chunks) and ranks on one term. The
-        rarest terms are then required together, adding the next rarest (at most
-        ``MAX_REQUIRED_TERMS``) while the AND still matches more than the budget; a term that
-        no match shares is skipped. Those chunks hold most query terms, so the full OR ranking
-        puts them first anyway; boilerplate that still matches thousands of chunks is scored
-        on at most ``base.CONJUNCTION_SCORE_CAP`` of them.
-        """
-        dfs = cls._document_frequencies(conn, terms)
-        matching = candidate_terms(dfs, terms)
-        known = [t for t in matching if t in dfs]
-        budget = base.KEYWORD_CANDIDATE_BUDGET
-        if not matching or len(known) != 1 or dfs[known[0]] <= budget:
-            return (fts_query(matching) if matching else None), False
-        common = [t for _, t in sorted((df, t) for t, df in dfs.items() if df > 0)]
-        required = common[:1]
-        for term in common[1:]:
+        order = sorted(dfs, key=lambda t: (dfs[t], t))
+        count_sql = _expanding(
+            text(
+                "SELECT count(*) FROM (SELECT 1 FROM chunks_fts JOIN chunks c "  # noqa: S608 (fixed clauses; values bound)
+                f"ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH :match{where} LIMIT :cap)"
+            ),
+            params,
+        )
+        required = order[:1]
+        for term in order[1:]:
             if len(required) >= MAX_REQUIRED_TERMS:
                 break
             together = " AND ".join(fts_query([t]) for t in [*required, term])
-            count = conn.execute(_COUNT_MATCHES, {"match": together, "cap": budget + 1}).scalar()
+            count = conn.execute(
+                count_sql, {**params, "match": together, "cap": budget + 1}
+            ).scalar()
             if not count:
                 continue
             required.append(term)
             if count <= budget:
                 break
-        unknown = [fts_query([t]) for t in matching if t not in dfs]
-        conjunction = "(" + " AND ".join(fts_query([t]) for t in required) + ")"
-        return " OR ".join([*unknown, conjunction]), True
+        return "(" + " AND ".join(fts_query([t]) for t in required) + ")"
 
-    @staticmethod
-    def _document_frequencies(conn: Connection, terms: list[str]) -> dict[str, int]:
-        """Document frequencies as far as ``candidate_terms`` needs them.
-
-        Counting a term's chunks reads its doclist, and ``fts5vocab`` reads all of it: ~70 ms a
-        query at 1M chunks, where common morphemes sit in most chunks. Counts stop at the
-        budget + 1 instead (exact within the budget; a term over it is chosen only as the
-        rarest of a query with no term within it). Only for such queries are the common terms
-        ranked by their matches among the newest ``_RECENT_CHUNKS`` chunks, an estimate.
-        Only single-token terms are counted; others (split by the FTS tokenizer) are treated
-        as unknown and always take part in the match.
-        """
-        cap = base.KEYWORD_CANDIDATE_BUDGET + 1
-        counts = {
-            t: int(conn.execute(_COUNT_MATCHES, {"match": fts_query([t]), "cap": cap}).scalar_one())
-            for t in terms
-            if _single_token(t)
-        }
-        common = [t for t, count in counts.items() if count >= cap]
-        if len(common) < 2 or any(0 < count < cap for count in counts.values()):
-            return counts
-        newest = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM chunks")).scalar_one())
-        for term in common:
-            recent = conn.execute(
-                _COUNT_RECENT, {"match": fts_query([term]), "since": newest - _RECENT_CHUNKS}
-            ).scalar_one()
-            counts[term] = cap + int(recent)
-        return counts
+    def _corpus(
+        self, conn: Connection, collection_ids: Sequence[int] | None
+    ) -> tuple[tuple[int, ...], int, float]:
+        """(collection ids, chunk count, mean terms per chunk), cached per collection generation."""
+        if collection_ids is None:
+            rows = conn.execute(text("SELECT id, index_generation FROM collections ORDER BY id"))
+        else:
+            rows = conn.execute(
+                text(
+                    "SELECT id, index_generation FROM collections WHERE id IN :c ORDER BY id"
+                ).bindparams(bindparam("c", expanding=True)),
+                {"c": list(collection_ids) or [-1]},
+            )
+        state = [(int(r[0]), int(r[1])) for r in rows]
+        ids = tuple(cid for cid, _ in state)
+        generations = tuple(g for _, g in state)
+        with self._lock:
+            cached = self._corpus_cache.get(ids)
+        if cached is not None and cached[0] == generations:
+            return ids, cached[1], cached[2]
+        n, avgdl = conn.execute(
+            text(
+                "SELECT count(*), coalesce(avg(term_count), 0) FROM chunks "
+                "WHERE collection_id IN :c"
+            ).bindparams(bindparam("c", expanding=True)),
+            {"c": list(ids) or [-1]},
+        ).one()
+        with self._lock:
+            self._corpus_cache[ids] = (generations, int(n), float(avgdl))
+        return ids, int(n), float(avgdl)
 
     def vector_search(
         self, *, vector: np.ndarray, k: int, filters: SearchFilters
@@ -438,3 +448,60 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, dict[str, Any]]:
         params[f"mk{i}"] = metadata_path(key)
         params[f"mv{i}"] = int(value) if isinstance(value, bool) else value
     return "".join(f" AND {c}" for c in clauses), params
+
+
+def _expanding(sql: Any, params: dict[str, Any]) -> Any:
+    for name in ("collection_ids", "document_ids"):
+        if name in params:
+            sql = sql.bindparams(bindparam(name, expanding=True))
+    return sql
+
+
+def _document_frequencies(
+    conn: Connection, collection_ids: Sequence[int], terms: Sequence[str]
+) -> dict[str, int]:
+    """Chunks holding each term in the searched collections (terms in none are left out)."""
+    sql = text(
+        "SELECT term, sum(df) FROM chunk_term_stats WHERE collection_id IN :c AND term IN :t "
+        "GROUP BY term"
+    ).bindparams(bindparam("c", expanding=True), bindparam("t", expanding=True))
+    dfs: dict[str, int] = {}
+    for start in range(0, len(terms), _TERM_CHUNK):
+        part = list(terms[start : start + _TERM_CHUNK])
+        for term, df in conn.execute(sql, {"c": list(collection_ids) or [-1], "t": part}):
+            if df:
+                dfs[str(term)] = int(df)
+    return dfs
+
+
+def _df_delta(conn: Connection, document_id: int) -> Counter[str]:
+    """Minus one for each term of each chunk the document has now (they are about to go)."""
+    delta: Counter[str] = Counter()
+    for (terms,) in conn.execute(
+        text("SELECT terms FROM chunks WHERE document_id = :d"), {"d": document_id}
+    ):
+        for term in set(terms.split(" ")) if terms else ():
+            delta[term] -= 1
+    return delta
+
+
+def _apply_df(conn: Connection, collection_id: int, delta: Counter[str]) -> None:
+    """Add ``delta`` to the collection's document frequencies (one write lock holder: no race)."""
+    changed = sorted((t, d) for t, d in delta.items() if d != 0)
+    if not changed:
+        return
+    conn.execute(
+        text(
+            "INSERT INTO chunk_term_stats (collection_id, term, df) VALUES (:c, :t, :d) "
+            "ON CONFLICT (collection_id, term) DO UPDATE SET df = df + excluded.df"
+        ),
+        [{"c": collection_id, "t": t, "d": d} for t, d in changed],
+    )
+    gone = [{"c": collection_id, "t": t} for t, d in changed if d < 0]
+    if gone:
+        # Only the terms that lost chunks: a scan of the whole collection's terms per write
+        # would grow with the collection.
+        conn.execute(
+            text("DELETE FROM chunk_term_stats WHERE collection_id = :c AND term = :t AND df <= 0"),
+            gone,
+        )
