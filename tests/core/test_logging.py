@@ -60,3 +60,13 @@ def test_an_invalid_request_id_is_replaced(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         response = client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
     assert response.headers["x-request-id"] != "bad id\twith spaces"
+
+
+@pytest.mark.parametrize("sent", ["010-1234-5678", "kim@corp.kr", "x" * 129])
+def test_a_request_id_that_carries_personal_data_is_replaced(
+    settings: Settings, log_stream: io.StringIO, sent: str
+) -> None:
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/api/events", headers={"X-Request-ID": sent})
+    assert response.headers["x-request-id"] != sent
+    assert sent not in log_stream.getvalue()

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aiharness.api_errors import error_response
 from aiharness.observability.logging import get_logger
+from aiharness.observability.masking import mask_text
 from aiharness.observability.metrics import Metrics
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -21,10 +22,15 @@ log = get_logger("aiharness.http")
 
 
 def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID if it is a plain id; else a new one.
+
+    Request ids are logged unmasked (masking digits there broke real ids), so a caller's value
+    is kept only if masking would not change it: a phone number or an e-mail address sent as a
+    request id is replaced, never written to the log."""
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER.encode():
             candidate: str = value.decode("latin-1").strip()
-            if _VALID_REQUEST_ID.match(candidate):
+            if _VALID_REQUEST_ID.match(candidate) and mask_text(candidate) == candidate:
                 return candidate
     return uuid.uuid4().hex
 

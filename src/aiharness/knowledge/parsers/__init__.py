@@ -15,6 +15,7 @@ from typing import Any
 
 from aiharness.knowledge.documents import ParsedDocument, ParseError
 from aiharness.knowledge.parsers import sniff as _sniff
+from aiharness.knowledge.parsers.common import normalize_text
 from aiharness.knowledge.parsers.limits import Family, ParseLimits, family_label, human_size
 from aiharness.knowledge.parsers.zipsafe import check_zip
 
@@ -146,11 +147,20 @@ def parse_file(
             f"{name} could not be read as {fmt.label}: the file is damaged or not really "
             f"{fmt.label} ({type(exc).__name__}: {exc})."
         ) from exc
-    if not document.sections:
+    sections = [
+        replace(
+            s,
+            text=normalize_text(s.text),
+            heading=normalize_text(s.heading) or None if s.heading else s.heading,
+        )
+        for s in document.sections
+    ]
+    sections = [s for s in sections if s.text]
+    if not sections:
         raise ParseError(f"{name} contains no text.")
     metadata: dict[str, Any] = {"format": extension.lstrip("."), "file_name": name}
     metadata.update({k: v for k, v in document.metadata.items() if v is not None})
-    return replace(document, metadata=metadata)
+    return replace(document, sections=sections, metadata=metadata)
 
 
 def _choose_format(path: Path, name: str, extension: str, head: bytes) -> tuple[_Format, str]:

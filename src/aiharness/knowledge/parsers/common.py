@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from aiharness.knowledge.documents import ParsedSection
@@ -27,6 +28,21 @@ class HeadingPath:
     @property
     def current(self) -> str | None:
         return HEADING_SEPARATOR.join(t for _, t in self._stack) or None
+
+
+# Characters some extractors leave in text (PDF fonts put U+0001 between words): control
+# characters become spaces, invisible format characters go, odd spaces become plain spaces.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
+_ODD_SPACES = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+
+
+def normalize_text(text: str) -> str:
+    """Text as every parser hands it on: NFC (composed Hangul), one kind of line break, no
+    control or invisible characters, plain spaces; then ``clean_text``."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _ODD_SPACES.sub(" ", _CONTROL.sub(" ", _INVISIBLE.sub("", text)))
+    return clean_text(text)
 
 
 def clean_text(text: str) -> str:
