@@ -240,3 +240,42 @@ def test_the_rerank_hook_reorders_results(
     runtime.reranker = ReverseReranker()
     reranked = [h["file_name"] for h in kb_client.get("/api/rag/search", params=params).json()]
     assert plain == ["pump.txt", "b.txt"] and reranked == ["b.txt", "pump.txt"]
+
+
+def test_per_document_search_keeps_the_best_chunk_of_each_document(
+    kb_client: TestClient, run_jobs: Callable[[], list[str]]
+) -> None:
+    # Issue 14: k counts chunks, so one long document took several of the k slots.
+    kb_client.post("/api/collections", json={"name": "plant", "chunking": {"max_tokens": 40}})
+    long_manual = "\n\n".join(
+        f"## Section {i}\n\nPump bearing inspection step {i}: check the pump bearing "
+        f"temperature and grease the bearing housing of pump unit {i}."
+        for i in range(8)
+    )
+    kb_client.post(
+        "/api/collections/plant/documents",
+        files=[
+            ("files", ("manual.md", long_manual.encode())),
+            ("files", ("note.txt", b"Pump bearing replaced on line 3 after noise.")),
+            ("files", ("belt.md", f"# Conveyor\n\n{CONVEYOR_EN}".encode())),
+        ],
+    )
+    run_jobs()
+    for mode in ("keyword", "hybrid"):
+        params: dict[str, Any] = {"q": "pump bearing", "mode": mode, "k": 5}
+        plain = kb_client.get("/api/rag/search", params=params).json()
+        documents = [h["document_id"] for h in plain]
+        assert len(documents) == 5 and len(set(documents)) < 5, mode  # the manual crowds in
+        collapsed = kb_client.get(
+            "/api/rag/search", params={**params, "per_document": "true"}
+        ).json()
+        ids = [h["document_id"] for h in collapsed]
+        assert len(ids) == len(set(ids)) >= 2, mode
+        # Each kept chunk is its document's best one, in the plain ranking's order.
+        first_of_each = list(dict.fromkeys(documents))
+        assert ids[: len(first_of_each)] == first_of_each, mode
+        assert collapsed[0]["chunk_id"] == plain[0]["chunk_id"], mode
+    assert (
+        kb_client.get("/api/rag/search", params={"q": "pump", "per_document": "maybe"}).status_code
+        == 422
+    )

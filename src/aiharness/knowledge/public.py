@@ -24,9 +24,21 @@ def search(
     k: int = 5,
     mode: SearchMode = "hybrid",
     collection: str | None = None,
+    per_document: bool = False,
 ) -> list[SearchHit]:
-    """The ``k`` best passages for ``query`` in one collection (or all of them)."""
-    return runtime.search(session=session, query=query, k=k, mode=mode, collection=collection)
+    """The ``k`` best passages for ``query`` in one collection (or all of them).
+
+    ``per_document=True``: the best passage of each of the ``k`` best documents (an assistant
+    citing sources gets ``k`` different documents instead of neighbouring chunks of one).
+    """
+    return runtime.search(
+        session=session,
+        query=query,
+        k=k,
+        mode=mode,
+        collection=collection,
+        per_document=per_document,
+    )
 
 
 def find_collection(*, session: Session, name: str) -> CollectionPublic | None:

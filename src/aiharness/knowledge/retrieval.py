@@ -39,6 +39,10 @@ MAX_QUERY_CHARS = 2000
 # Threads that run the keyword side of hybrid searches (one per concurrent hybrid request; more
 # requests than this queue, which bounds the CPU a burst of searches can take).
 SEARCH_THREADS = 4
+# per_document searches fetch this many chunks per wanted document (at most MAX_CANDIDATES):
+# a document split into overlapping chunks often has its 2-4 best chunks side by side.
+PER_DOCUMENT_FACTOR = 5
+MAX_CANDIDATES = 1000
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -160,9 +164,12 @@ def search(
     metadata: Mapping[str, MetadataValue] | None = None,
     reranker: Reranker | None = None,
     concurrent: bool = True,
+    per_document: bool = False,
 ) -> list[SearchHit]:
     """The ``k`` best passages for ``query``; ``embedder`` is only called when vectors are used.
 
+    ``per_document=True`` keeps only the best passage of each document (``k`` documents):
+    overlapping chunks of one document otherwise take several of the ``k`` slots.
     ``concurrent=False`` runs a hybrid search's two sides one after the other (same results;
     the latency benchmark's baseline).
     """
@@ -179,6 +186,10 @@ def search(
     candidates = max(k, DEFAULT_CANDIDATES) if mode == "hybrid" else k
     if reranker is not None:
         candidates = max(candidates, 3 * k)
+    if per_document:
+        # Several chunks per document come back; ask for enough to still fill k documents.
+        candidates = min(max(candidates, PER_DOCUMENT_FACTOR * k), MAX_CANDIDATES)
+    wanted = candidates if reranker is not None or per_document else k
     # Plain (terms, collection ids) per analyzer, analysed once: the keyword side and the
     # fusion weights both use them, and the keyword thread must not touch the session.
     groups = (
@@ -227,12 +238,15 @@ def search(
             {m: [(str(h.chunk_id), h.score) for h in hits] for m, hits in rankings.items()},
             method=settings.fusion,
             weights=hybrid_weights(settings, len({t for terms, _ in groups for t in terms})),
-            k=candidates if reranker is not None else k,
+            k=wanted,
         )
         ranked = [(int(cid), score) for cid, score in fused]
     else:
         hits = rankings[mode]
-        ranked = [(h.chunk_id, h.score) for h in hits[: candidates if reranker else k]]
+        ranked = [(h.chunk_id, h.score) for h in hits[:wanted]]
+    if per_document:
+        documents = {h.chunk_id: h.document_id for hits in rankings.values() for h in hits}
+        ranked = best_per_document(ranked, documents)[: candidates if reranker else k]
     scores = dict(ranked)
     results = [
         SearchHit(
@@ -254,6 +268,20 @@ def search(
     if reranker is not None:
         results = reranker.rerank(text, results, k)[:k]
     return results
+
+
+def best_per_document(
+    ranked: Sequence[tuple[int, float]], documents: Mapping[int, int]
+) -> list[tuple[int, float]]:
+    """``ranked`` (chunk id, score), best first, keeping each document's first chunk only."""
+    seen: set[int] = set()
+    kept = []
+    for chunk_id, score in ranked:
+        document = documents.get(chunk_id, -chunk_id)
+        if document not in seen:
+            seen.add(document)
+            kept.append((chunk_id, score))
+    return kept
 
 
 def _analyzer_groups(collections: Sequence[Collection]) -> list[tuple[str, list[int]]]:

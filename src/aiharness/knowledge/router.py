@@ -183,8 +183,18 @@ def _search(
     k: Annotated[int, Query(ge=1, le=100)] = 5,
     collection: NameQuery = None,
     mode: SearchMode = "hybrid",
+    per_document: Annotated[
+        bool, Query(description="Only the best passage of each document (k documents)")
+    ] = False,
 ) -> list[SearchHit]:
-    return runtime.search(session=session, query=q, k=k, mode=mode, collection=collection)
+    return runtime.search(
+        session=session,
+        query=q,
+        k=k,
+        mode=mode,
+        collection=collection,
+        per_document=per_document,
+    )
 
 
 router.add_api_route(

@@ -122,7 +122,14 @@ class KnowledgeRuntime:
         return self._store
 
     def search(
-        self, *, session: Session, query: str, k: int, mode: SearchMode, collection: str | None
+        self,
+        *,
+        session: Session,
+        query: str,
+        k: int,
+        mode: SearchMode,
+        collection: str | None,
+        per_document: bool = False,
     ) -> list[SearchHit]:
         """Search with this runtime's store, embedder and reranker (API, UI and CLI alike)."""
         from aiharness.knowledge import retrieval
@@ -137,6 +144,7 @@ class KnowledgeRuntime:
             mode=mode,
             collection=collection,
             reranker=self.reranker,
+            per_document=per_document,
         )
 
     def warm_up(self) -> None:

@@ -197,6 +197,7 @@ def search_partial(
                 k=k,
                 mode=mode,  # type: ignore[arg-type]
                 collection=collection or None,
+                per_document=True,  # one result per document: neighbours would repeat it
             )
             analyzers = {c.analyzer for c in service.list_collections(session=session)}
             terms = retrieval.query_terms(q, sorted(analyzers) or ["kiwi"])
