@@ -13,13 +13,17 @@ from aiharness import config
 from aiharness.config import Settings
 from aiharness.events.feature import FEATURE as EVENTS
 from aiharness.feature import Feature
+from aiharness.gateway.feature import FEATURE as GATEWAY
 from aiharness.jobs.feature import FEATURE as JOBS
 from aiharness.knowledge.feature import FEATURE as KNOWLEDGE
+from aiharness.pipelines.feature import FEATURE as PIPELINES
 
 FEATURES: tuple[Feature, ...] = (
     EVENTS,
     JOBS,
     KNOWLEDGE,
+    GATEWAY,
+    PIPELINES,
 )
 
 

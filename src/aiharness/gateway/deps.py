@@ -1,0 +1,12 @@
+"""The gateway runtime as a typed dependency for routers and pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from aiharness.deps import provided
+from aiharness.gateway.runtime import GatewayRuntime
+
+GatewayDep = Annotated[GatewayRuntime, Depends(provided(GatewayRuntime))]

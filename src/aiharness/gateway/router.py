@@ -1,0 +1,135 @@
+"""The OpenAI-compatible ``/v1`` routes (errors in OpenAI's shape) and ``/api/gateway``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+from aiharness.api_errors import OpenAIRoute
+from aiharness.deps import CurrentPrincipal, SessionDep
+from aiharness.gateway import service
+from aiharness.gateway.deps import GatewayDep
+from aiharness.gateway.schemas import (
+    BackendTest,
+    GatewayStatus,
+    ReloadResult,
+    UsagePublic,
+    parse_json,
+)
+
+router = APIRouter(tags=["gateway"])
+v1 = APIRouter(tags=["openai"], route_class=OpenAIRoute)
+CREATED = 1_700_000_000  # OpenAI lists a creation time; aliases have none worth telling
+
+_CHAT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["model", "messages"],
+                    "properties": {
+                        "model": {"type": "string", "description": "An alias, or `auto`."},
+                        "messages": {"type": "array", "items": {"type": "object"}},
+                        "stream": {"type": "boolean"},
+                        "max_tokens": {"type": "integer"},
+                    },
+                    "additionalProperties": True,
+                }
+            }
+        },
+    }
+}
+_EMBEDDINGS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["model", "input"],
+                    "properties": {
+                        "model": {"type": "string"},
+                        "input": {
+                            "oneOf": [
+                                {"type": "string"},
+                                {"type": "array", "items": {"type": "string"}},
+                            ]
+                        },
+                    },
+                    "additionalProperties": True,
+                }
+            }
+        },
+    }
+}
+
+
+@v1.get("/v1/models", summary="Models (aliases) the gateway serves")
+def list_models(runtime: GatewayDep, _p: CurrentPrincipal) -> dict[str, Any]:
+    data = [
+        {"id": m.id, "object": "model", "created": CREATED, "owned_by": "aiharness"}
+        for m in runtime.models()
+    ]
+    return {"object": "list", "data": data}
+
+
+@v1.post(
+    "/v1/chat/completions",
+    summary="Chat completion (streaming with `stream: true`)",
+    openapi_extra=_CHAT_BODY,
+    response_model=None,
+)
+async def chat_completions(
+    request: Request, runtime: GatewayDep, principal: CurrentPrincipal
+) -> Response:
+    body = parse_json(await request.body())
+    if body.get("stream") is True:
+        stream = await runtime.open_stream(body, caller=principal.id)
+        return StreamingResponse(
+            stream.events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            # Runs when the body was never sent (the client left first); a no-op otherwise.
+            background=BackgroundTask(stream.aclose),
+        )
+    return JSONResponse(await runtime.complete(body, caller=principal.id))
+
+
+@v1.post("/v1/embeddings", summary="Embeddings", openapi_extra=_EMBEDDINGS_BODY)
+async def embeddings(
+    request: Request, runtime: GatewayDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    body = parse_json(await request.body())
+    return await runtime.embeddings(body, caller=principal.id)
+
+
+@router.get("/api/gateway/status", summary="Backends with health, breaker state and latency")
+def gateway_status(runtime: GatewayDep, _p: CurrentPrincipal) -> GatewayStatus:
+    return service.status(runtime)
+
+
+@router.get("/api/gateway/usage", summary="Recent usage records, newest first")
+def gateway_usage(
+    session: SessionDep,
+    _p: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[UsagePublic]:
+    return service.recent_usage(session=session, limit=limit)
+
+
+@router.post("/api/gateway/backends/{name}/test", summary="Probe one backend now")
+async def probe_backend(name: str, runtime: GatewayDep, _p: CurrentPrincipal) -> BackendTest:
+    return await service.test_backend(runtime, name)
+
+
+@router.post("/api/gateway/reload", summary="Re-read the config file's gateway section")
+def reload_gateway(runtime: GatewayDep, _p: CurrentPrincipal) -> ReloadResult:
+    return service.reload(runtime)
+
+
+router.include_router(v1)
