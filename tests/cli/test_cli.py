@@ -106,3 +106,27 @@ def test_database_at_an_unknown_revision(tmp_path: Path) -> None:
 def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
     env = {"AIHARNESS_DATA_DIR": str(tmp_path / "d"), "AIHARNESS_ENV": "prod"}
     assert_clean_error(run_cli("up", env=env), "AIHARNESS_SECRET_KEY")
+
+
+def test_a_command_in_a_folder_without_data_refuses_to_start_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIHARNESS_")}
+    env["COLUMNS"] = "200"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "aiharness", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+
+    refused = run("collections", "list")
+    assert_clean_error(refused, "there is no platform data dir here", str(tmp_path / "data"))
+    assert refused.returncode == 2
+    assert not (tmp_path / "data").exists()
+    asked = run("--data-dir", str(tmp_path / "mine"), "collections", "list")
+    assert asked.returncode == 0, asked.stderr
+    assert (tmp_path / "mine").is_dir()

@@ -56,15 +56,54 @@ def errors_as_lines() -> Iterator[None]:
         fail(f"cannot use the database: {reason} (run `aiharness db upgrade`?)", code=2)
 
 
+DEFAULT_PORT = 8000
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+
+
+def check_data_dir(settings: Settings) -> None:
+    """Refuse to start a new data dir nobody asked for (a command run from the wrong folder
+    would otherwise create ``./data`` and queue jobs that no worker will ever run)."""
+    asked = {"data_dir", "database_url"} & settings.model_fields_set
+    if asked or settings.data_dir.is_dir():
+        return
+    hint = (
+        "run the command where your platform keeps its data, give --data-dir PATH "
+        "(or AIHARNESS_DATA_DIR), or --url URL to work through a running platform"
+    )
+    if _platform_answers():
+        hint = f"a platform is running at {DEFAULT_URL}: add --url {DEFAULT_URL}, or {hint}"
+    fail(f"there is no platform data dir here ({settings.data_dir.resolve()}); {hint}", code=2)
+
+
+def _platform_answers() -> bool:
+    """Whether an aiharness answers ``/health`` on the default port of this machine."""
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", DEFAULT_PORT), timeout=0.3) as conn:
+            conn.sendall(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return b'"status":"ok"' in conn.recv(4096)
+    except OSError:
+        return False
+
+
 @contextmanager
 def local_platform(
-    role: Role = "cli", *, migrate_database: bool = True, settings: Settings | None = None
+    role: Role = "cli",
+    *,
+    migrate_database: bool = True,
+    settings: Settings | None = None,
+    new_data_dir_ok: bool = False,
 ) -> Iterator[Platform]:
-    """The platform of this process, built like every other (``build_platform``), closed after."""
+    """The platform of this process, built like every other (``build_platform``), closed after.
+
+    ``new_data_dir_ok``: the command may create the data dir (``worker``, ``db upgrade``)."""
     from aiharness.features import FEATURES
     from aiharness.platform import build_platform
 
     settings = settings or settings_or_exit()
+    if not new_data_dir_ok:
+        check_data_dir(settings)
     with errors_as_lines():
         platform = build_platform(
             settings, role=role, features=FEATURES, migrate_database=migrate_database

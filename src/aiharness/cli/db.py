@@ -18,7 +18,7 @@ def upgrade(
     from aiharness.db.engine import describe_url
     from aiharness.platform import model_modules
 
-    with local_platform(migrate_database=False) as platform:
+    with local_platform(migrate_database=False, new_data_dir_ok=True) as platform:
         before = migrate.current_revision(platform.engine)
         state = migrate.upgrade(
             platform.engine, revision, model_modules=model_modules(platform.features)

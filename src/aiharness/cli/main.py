@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -23,6 +26,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def main(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Platform data dir to work on (AIHARNESS_DATA_DIR); commands refuse to start "
+            "a new one unless asked.",
+        ),
+    ] = None,
+) -> None:
+    """Industrial AI Harness: a self-hosted, offline-first AI platform."""
+    if data_dir is not None:
+        os.environ["AIHARNESS_DATA_DIR"] = str(data_dir)
+
+
 app.command("up")(up.up)
 app.command("doctor")(doctor.doctor)
 app.add_typer(db.app, name="db")

@@ -33,5 +33,5 @@ def worker(
     if settings.log_level != "debug":
         # Huey logs every task at INFO; at hundreds of jobs a second that is only noise.
         logging.getLogger("huey").setLevel(logging.WARNING)
-    with local_platform("worker", settings=settings) as platform:
+    with local_platform("worker", settings=settings, new_data_dir_ok=True) as platform:
         WorkerProcess(platform, concurrency=concurrency, queue=queue, parent_pid=parent_pid).run()
