@@ -64,7 +64,7 @@ def test_upload_watch_progress_and_search(
     page.screenshot(path=str(test_output_dir / "knowledge-en.png"), full_page=True)
 
     page.goto(base + "/knowledge?lang=ko")
-    assert page.locator("h1").inner_text() == "지식 베이스"
+    assert page.locator("h1").inner_text() == "지식베이스"
     assert page.locator('tr[data-collection="plant"]').count() == 1
     assert hosts == {"127.0.0.1"}, f"the page contacted other hosts: {hosts}"
     assert not console_errors

@@ -4,6 +4,7 @@ error pages), and the route class that puts a router on the page surface."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,14 +12,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from aiharness import __version__
 from aiharness.api_errors import ErrorInfo, render_api_error
-from aiharness.web.i18n import LANG_COOKIE, SUPPORTED, Catalogs, choose_language
+from aiharness.web.i18n import LANG_COOKIE, SUPPORTED, Catalogs, choose_language, iso_utc
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 PAGE_SURFACE = "page"
 FRAGMENT_SURFACE = "fragment"
+# Error pages with a sentence of their own; other statuses get "error.status.other".
+ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503)
 
 
 @dataclass(frozen=True)
@@ -72,16 +76,12 @@ class WebUI:
         status_code: int = 200,
     ) -> HTMLResponse:
         lang = choose_language(request)
-
-        def t(key: str, **params: object) -> str:
-            return self.catalogs.translate(lang, key, **params)
-
         other_lang = next(code for code in SUPPORTED if code != lang)
         response = self.templates.TemplateResponse(
             request,
             template,
             {
-                "t": t,
+                **self.helpers(lang),
                 "lang": lang,
                 "other_lang": other_lang,
                 "nav": self.nav,
@@ -95,6 +95,39 @@ class WebUI:
         if request.query_params.get("lang") in SUPPORTED:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
         return response
+
+    def helpers(self, lang: str) -> dict[str, Any]:
+        """What every template can call: ``t`` (a catalog key), ``t_or`` (a key or a fallback
+        name), ``tx`` (a server message, translated when known), ``duration`` (seconds, for
+        people) and ``when`` (a ``<time>`` the browser shows in its own time zone; the server's
+        text is UTC, labelled so)."""
+        catalogs = self.catalogs
+
+        def t(key: str, **params: object) -> str:
+            return catalogs.translate(lang, key, **params)
+
+        def t_or(key: str, fallback: str) -> str:
+            """A name the catalog may know (a dependency, a job type) or the name itself."""
+            return catalogs.translate(lang, key) if catalogs.has(key) else fallback
+
+        def tx(text: str | None) -> str:
+            if not text:
+                return ""
+            return catalogs.phrase(lang, text) or text
+
+        def duration(seconds: float | None) -> str:
+            return "–" if seconds is None else catalogs.duration(lang, max(seconds, 0.0))
+
+        def when(moment: datetime | None, style: str = "datetime") -> Markup:
+            if moment is None:
+                return Markup("–")
+            iso = iso_utc(moment)
+            utc = iso[:19].replace("T", " ") + " UTC"
+            return Markup('<time datetime="{}" data-style="{}">{}</time>').format(
+                iso, style, utc if style == "datetime" else utc[11:]
+            )
+
+        return {"t": t, "t_or": t_or, "tx": tx, "duration": duration, "when": when}
 
     def flash(
         self,
@@ -122,17 +155,27 @@ class WebUI:
     def render_error(
         self, request: Request, status_code: int, message: str, *, active: str | None = None
     ) -> HTMLResponse:
+        """The page says what happened in the reader's language; the server's own message
+        stays below it as the technical detail (what support needs)."""
+        lang = choose_language(request)
+        known = status_code if status_code in ERROR_STATUSES else "other"
         return self.render(
             request,
             "error.html",
-            {"status_code": status_code, "message": message},
+            {
+                "status_code": status_code,
+                "message": message,
+                "headline": self.catalogs.translate(lang, f"error.status.{known}"),
+                "explained": self.catalogs.phrase(lang, message),
+            },
             active=active or self.section_of(request.url.path),
             status_code=status_code,
         )
 
     def fragment_error(self, request: Request, info: ErrorInfo) -> Response:
         """HTMX swaps only 2xx answers; the flash says what went wrong where the user acted."""
-        return self.flash(request, ok=False, text=info.message)
+        known = self.catalogs.phrase(choose_language(request), info.message)
+        return self.flash(request, ok=False, text=known or info.message)
 
     def page_error(self, request: Request, info: ErrorInfo) -> Response:
         """A page for browsers (a flash if HTMX asked), the JSON error for other clients."""
