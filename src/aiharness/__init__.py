@@ -1,8 +1,5 @@
 """Industrial AI Harness: a self-hosted, offline-first AI platform."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("aiharness")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+unknown"
+# The one place the version is written (pyproject reads it: [tool.hatch.version]); a literal,
+# because asking the installed metadata costs every CLI command ~50 ms.
+__version__ = "0.1.0"

@@ -27,8 +27,9 @@ class Feature:
     """One feature's description; every part is optional."""
 
     name: str
-    # The feature's settings section (``AIHARNESS_<KEY>__...``).
-    settings: type[Section] | None = None
+    # The feature's settings section (``AIHARNESS_<KEY>__...``): the class, or its
+    # ``"module:Class"`` (keeps pydantic out of commands that need no settings, like --help).
+    settings: type[Section] | str | None = None
     # The module that defines its ORM tables (imported by Alembic and every process).
     models: str | None = None
     # Modules whose ``@job_type`` handlers register themselves when imported.
@@ -46,6 +47,14 @@ class Feature:
     services: Callable[[Platform], Sequence[BackgroundService]] | None = None
     # Runs once the platform has started (API process): e.g. queue the demo documents.
     on_started: Callable[[Platform], None] | None = None
+
+
+def settings_section(feature: Feature) -> type[Section] | None:
+    """The feature's settings class, imported if it was named by a string."""
+    section: Any = (
+        resolve(feature.settings) if isinstance(feature.settings, str) else feature.settings
+    )
+    return section  # type: ignore[no-any-return]
 
 
 def resolve(ref: str) -> Any:

@@ -27,11 +27,16 @@ FEATURES: tuple[Feature, ...] = (
 
 def settings_class(features: tuple[Feature, ...] = FEATURES) -> type[Settings]:
     """The settings tree of these features: the platform's settings plus their sections."""
-    return Settings.assemble([f.settings for f in features if f.settings is not None])
+    from aiharness.config import Settings
+
+    sections = [settings_section(f) for f in features]
+    return Settings.assemble([s for s in sections if s is not None])
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and the config file; any problem is one ``ConfigError``."""
+    from aiharness import config
+
     return config.load_settings(settings_class(), **overrides)
 
 

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 from rich.console import Console
 
-from aiharness.config import ConfigError, Settings
-
 if TYPE_CHECKING:
+    from aiharness.config import Settings
     from aiharness.platform import Platform, Role
 
 console = Console()
@@ -27,6 +26,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def settings_or_exit(**overrides: object) -> Settings:
+    from aiharness.config import ConfigError
     from aiharness.features import load_settings
 
     try:
@@ -41,6 +41,7 @@ def errors_as_lines() -> Iterator[None]:
     from sqlalchemy.exc import OperationalError
 
     from aiharness.cli.client import ClientError
+    from aiharness.config import ConfigError
     from aiharness.errors import DomainError
 
     try:

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from aiharness import __version__
 from aiharness.cli.common import console, settings_or_exit
-from aiharness.config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from aiharness.config import Settings
     from aiharness.health.checks import CheckReport
 
 STATUS_STYLE = {
@@ -65,6 +64,9 @@ def _report_row(report: CheckReport) -> Row:
 
 def doctor() -> None:
     """Check Python, the data dir, the database and every configured dependency."""
+    from rich.table import Table
+
+    from aiharness.config import ConfigError
     from aiharness.features import FEATURES
     from aiharness.health.checks import run_checks_sync
     from aiharness.platform import build_platform

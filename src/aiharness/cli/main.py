@@ -17,7 +17,6 @@ import typer
 from aiharness import __version__
 from aiharness.cli import db, doctor, up
 from aiharness.cli.common import console, fail
-from aiharness.config import ConfigError
 
 app = typer.Typer(
     name="aiharness",
@@ -68,6 +67,8 @@ register_feature_commands(app)
 
 
 def run() -> None:
+    from aiharness.config import ConfigError
+
     try:
         app()
     except ConfigError as exc:  # a safety net: commands normally turn these into fail() themselves

@@ -12,11 +12,11 @@ import typer
 
 from aiharness import __version__
 from aiharness.cli.common import console, fail, settings_or_exit
-from aiharness.config import ConfigError, check_production_secrets
-from aiharness.observability.logging import configure_logging
 
 
 def ensure_port_free(host: str, port: int) -> None:
+    from aiharness.config import ConfigError
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -42,8 +42,10 @@ def up(
     import uvicorn
 
     from aiharness.app import create_app
+    from aiharness.config import ConfigError, check_production_secrets
     from aiharness.features import FEATURES
     from aiharness.jobs.settings import JobsSettings
+    from aiharness.observability.logging import configure_logging
     from aiharness.platform import build_platform
 
     overrides: dict[str, object] = {"host": host, "port": port}

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aiharness.feature import Feature
-from aiharness.jobs.settings import JobsSettings
 
 if TYPE_CHECKING:
     from aiharness.health.checks import DependencyCheck
@@ -37,7 +36,7 @@ def _services(platform: Platform) -> Sequence[BackgroundService]:
 
 FEATURE = Feature(
     name="jobs",
-    settings=JobsSettings,
+    settings="aiharness.jobs.settings:JobsSettings",
     models="aiharness.jobs.models",
     jobs=("aiharness.jobs.builtin",),
     routers=("aiharness.jobs.router:router",),

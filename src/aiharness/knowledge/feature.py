@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aiharness.feature import Feature
-from aiharness.knowledge.settings import KnowledgeSettings
 
 if TYPE_CHECKING:
     from aiharness.health.checks import DependencyCheck
@@ -34,7 +33,7 @@ def _services(platform: Platform) -> Sequence[BackgroundService]:
 
 FEATURE = Feature(
     name="knowledge",
-    settings=KnowledgeSettings,
+    settings="aiharness.knowledge.settings:KnowledgeSettings",
     models="aiharness.knowledge.models",
     jobs=("aiharness.knowledge.ingest", "aiharness.knowledge.reembed"),
     routers=("aiharness.knowledge.router:router",),
