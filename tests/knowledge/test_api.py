@@ -279,3 +279,46 @@ def test_per_document_search_keeps_the_best_chunk_of_each_document(
         kb_client.get("/api/rag/search", params={"q": "pump", "per_document": "maybe"}).status_code
         == 422
     )
+
+
+def test_ingest_progress_is_one_aggregate_and_duplicates_name_their_twin(
+    kb_client: TestClient, run_jobs: Callable[[], list[str]]
+) -> None:
+    kb_client.post("/api/collections", json={"name": "plant"})
+    upload = kb_client.post(
+        "/api/collections/plant/documents",
+        files=[
+            ("files", ("pump.txt", PUMP_KO.encode())),
+            ("files", ("pump-copy.txt", PUMP_KO.encode())),
+            ("files", ("empty.txt", b"")),
+            ("files", ("belt.md", CONVEYOR_EN.encode())),
+        ],
+    ).json()
+    outcomes = {d["file_name"]: d for d in upload["documents"]}
+    twin = outcomes["pump-copy.txt"]
+    assert twin["outcome"] == "duplicate" and twin["duplicate_of_name"] == "pump.txt"
+    ids = [d["document_id"] for d in upload["documents"] if d["outcome"] == "queued"]
+    span = {"first_id": min(ids), "last_id": max(ids)}
+    before = kb_client.get("/api/collections/plant/progress", params=span).json()
+    assert before == {
+        "collection": "plant",
+        "documents": 3,
+        "queued": 3,
+        "processing": 0,
+        "ready": 0,
+        "failed": 0,
+        "chunks": 0,
+    }
+    run_jobs()
+    after = kb_client.get("/api/collections/plant/progress", params=span).json()
+    assert (after["queued"], after["ready"], after["failed"]) == (0, 2, 1)
+    chunks = sum(kb_client.get(f"/api/documents/{i}").json()["chunk_count"] for i in ids)
+    assert after["chunks"] == chunks > 0
+    one = kb_client.get(
+        "/api/collections/plant/progress", params={"first_id": max(ids), "last_id": max(ids)}
+    ).json()
+    assert one["documents"] == 1
+    assert kb_client.get("/api/collections/nope/progress").status_code == 404
+    assert (
+        kb_client.get("/api/collections/plant/progress", params={"first_id": 0}).status_code == 422
+    )

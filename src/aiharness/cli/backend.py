@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from aiharness.knowledge.schemas import (
         CollectionPublic,
         DocumentPublic,
+        IngestProgress,
         IngestResponse,
         ReembedResponse,
         SearchHit,
@@ -37,6 +38,16 @@ class Backend(Protocol):
     def ingest(self, paths: Sequence[Path], collection: str) -> list[IngestResponse]: ...
 
     def documents(self, ids: Sequence[int]) -> list[DocumentPublic]: ...
+
+    def ingest_progress(
+        self, collection: str, *, first_id: int | None = None, last_id: int | None = None
+    ) -> IngestProgress:
+        """Counts by status for the collection's documents with ids in the range (one call)."""
+        ...
+
+    def failed_documents(self, collection: str, ids: Sequence[int]) -> list[DocumentPublic]:
+        """Those of ``ids`` that failed, with their errors."""
+        ...
 
     def search(
         self, query: str, *, collection: str | None, k: int, mode: str

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from aiharness.knowledge.schemas import (
         CollectionPublic,
         DocumentPublic,
+        IngestProgress,
         IngestResponse,
         ReembedResponse,
         SearchHit,
@@ -138,6 +139,32 @@ class PlatformClient:
         from aiharness.knowledge.schemas import DocumentPublic
 
         return [self._one(DocumentPublic, "GET", f"/api/documents/{i}") for i in ids]
+
+    def ingest_progress(
+        self, collection: str, *, first_id: int | None = None, last_id: int | None = None
+    ) -> IngestProgress:
+        from aiharness.knowledge.schemas import IngestProgress
+
+        params = {
+            key: value
+            for key, value in (("first_id", first_id), ("last_id", last_id))
+            if value is not None
+        }
+        path = f"/api/collections/{_segment(collection)}/progress"
+        return self._one(IngestProgress, "GET", path, params=params)
+
+    def failed_documents(self, collection: str, ids: Sequence[int]) -> list[DocumentPublic]:
+        from aiharness.knowledge.schemas import DocumentPage
+
+        wanted, failed = set(ids), []
+        offset = 0
+        while True:  # pages of failed documents, newest first; usually one
+            params = {"collection": collection, "status": "failed", "limit": 1000, "offset": offset}
+            page = self._one(DocumentPage, "GET", "/api/documents", params=params)
+            failed += [d for d in page.items if d.id in wanted]
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                return failed
 
     def search(self, query: str, *, collection: str | None, k: int, mode: str) -> list[SearchHit]:
         from aiharness.knowledge.schemas import SearchHit

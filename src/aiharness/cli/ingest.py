@@ -10,13 +10,13 @@ import typer
 
 from aiharness.cli.backend import connect
 from aiharness.cli.common import UrlOption, console, fail
-from aiharness.cli.progress import POLL_S, TERMINAL_JOB, progress_bars
+from aiharness.cli.progress import POLL_S, TERMINAL_JOB, progress_bars, rate_line
 
 if TYPE_CHECKING:
     from aiharness.cli.backend import Backend
-    from aiharness.knowledge.schemas import DocumentPublic
 
-TERMINAL_DOC = frozenset({"ready", "failed"})
+# Polls without any change before checking whether the jobs themselves have ended.
+STALL_POLLS = 10
 
 
 def ingest(
@@ -37,29 +37,34 @@ def ingest(
         job_ids = [j for r in responses for j in r.job_ids]
         skipped = [s for r in responses for s in r.skipped]
         queued = [d.document_id for d in outcomes if d.outcome == "queued" and d.document_id]
+        duplicates = [d for d in outcomes if d.outcome == "duplicate"]
         console.print(
             f"{len(outcomes)} file(s) for collection [bold]{collection}[/]: {len(queued)} queued, "
-            f"{sum(d.outcome in ('unchanged', 'duplicate') for d in outcomes)} already indexed, "
+            f"{sum(d.outcome == 'unchanged' for d in outcomes)} already indexed, "
+            f"{len(duplicates)} duplicate(s), "
             f"{sum(d.outcome == 'rejected' for d in outcomes)} rejected"
         )
         for line in skipped:
             console.print(f"[dim]skipped {line}[/]", highlight=False)
+        for d in duplicates:
+            twin = d.duplicate_of_name or f"document {d.duplicate_of}"
+            console.print(f"[dim]skipped {d.file_name}: duplicate of {twin}[/]", highlight=False)
         if not wait:
             for job_id in job_ids:
                 console.print(f"job {job_id} queued")
             return
         finish = backend.run_jobs(job_ids)
         try:
-            docs = _follow(backend, queued, job_ids)
+            chunks = _follow(backend, collection, queued, job_ids)
+            failed = backend.failed_documents(collection, queued) if queued else []
         except KeyboardInterrupt:
             fail("stopped waiting; the ingestion goes on (see `aiharness jobs list`)", code=130)
         if finish is not None:
             finish()
-    failures = [(d.file_name, d.error or "failed") for d in docs if d.status == "failed"]
+    failures = [(d.file_name, d.error or "failed") for d in failed]
     failures += [(d.file_name, d.error or "rejected") for d in outcomes if d.outcome == "rejected"]
-    ready = sum(d.status == "ready" for d in docs)
-    chunks = sum(d.chunk_count for d in docs if d.status == "ready")
-    if docs:
+    if queued:
+        ready = len(queued) - len(failed)
         console.print(f"[green]{ready} document(s) indexed[/] ({chunks} chunks)")
     elif not failures:
         console.print("nothing new to index")
@@ -73,24 +78,36 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _follow(backend: Backend, doc_ids: list[int], job_ids: list[str]) -> list[DocumentPublic]:
-    """Poll documents and jobs until every document is ready or failed, drawing the progress."""
+def _follow(backend: Backend, collection: str, doc_ids: list[int], job_ids: list[str]) -> int:
+    """Poll the collection's progress aggregate (one request a second, however many files)
+    until none of ``doc_ids`` is waiting; returns the chunks indexed meanwhile."""
     if not doc_ids:
-        return []
-    with progress_bars() as progress:
+        return 0
+    first, last = min(doc_ids), max(doc_ids)
+    started = time.monotonic()
+    baseline: int | None = None
+    unchanged_polls, last_seen = 0, None
+    with progress_bars(eta=False) as progress:
         files = progress.add_task("files", total=len(doc_ids), rate="")
-        chunks = progress.add_task("chunks", total=None, rate="")
         while True:
-            docs = backend.documents(doc_ids)
-            jobs = [backend.get_job(j) for j in job_ids]
-            settled = sum(d.status in TERMINAL_DOC for d in docs)
-            done = sum(j.progress.done for j in jobs)
-            total = sum(j.progress.total or 0 for j in jobs) or None
-            rates = [j.progress.rate_per_s for j in jobs if j.progress.rate_per_s]
-            rate = f"{sum(rates):.1f} chunks/s" if rates else ""
-            progress.update(files, completed=settled)
-            progress.update(chunks, completed=done, total=total, rate=rate)
-            jobs_over = all(j.status in TERMINAL_JOB for j in jobs)
-            if settled >= len(docs) or (jobs and jobs_over):
-                return docs
+            # The id range may hold other documents (already ready, or another ingest's):
+            # what is still waiting in it is ours to wait for.
+            now = backend.ingest_progress(collection, first_id=first, last_id=last)
+            baseline = now.chunks if baseline is None else min(baseline, now.chunks)
+            waiting = now.queued + now.processing
+            settled = max(0, len(doc_ids) - waiting)
+            chunks = now.chunks - baseline
+            elapsed = time.monotonic() - started
+            rate = rate_line(chunks=chunks, settled=settled, total=len(doc_ids), elapsed_s=elapsed)
+            progress.update(files, completed=settled, rate=rate)
+            if waiting == 0:
+                return chunks
+            state = (waiting, now.chunks)
+            unchanged_polls = unchanged_polls + 1 if state == last_seen else 0
+            last_seen = state
+            # Stalled a while: if every job has ended (cancelled, failed), nothing will move.
+            if unchanged_polls >= STALL_POLLS:
+                unchanged_polls = 0
+                if all(backend.get_job(j).status in TERMINAL_JOB for j in job_ids):
+                    return chunks
             time.sleep(POLL_S)

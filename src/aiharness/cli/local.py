@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from aiharness.knowledge.schemas import (
         CollectionPublic,
         DocumentPublic,
+        IngestProgress,
         IngestResponse,
         ReembedResponse,
         SearchHit,
@@ -117,6 +118,25 @@ class LocalBackend:
 
         with self.platform.unit_of_work() as session:
             return service.list_documents(session=session, ids=ids, limit=max(len(ids), 1)).items
+
+    def ingest_progress(
+        self, collection: str, *, first_id: int | None = None, last_id: int | None = None
+    ) -> IngestProgress:
+        from aiharness.knowledge import service
+
+        with self.platform.unit_of_work() as session:
+            return service.ingest_progress(
+                session=session, name=collection, first_id=first_id, last_id=last_id
+            )
+
+    def failed_documents(self, collection: str, ids: Sequence[int]) -> list[DocumentPublic]:
+        from aiharness.knowledge import service
+
+        with self.platform.unit_of_work() as session:
+            page = service.list_documents(
+                session=session, ids=ids, status="failed", limit=max(len(ids), 1)
+            )
+        return page.items
 
     def search(self, query: str, *, collection: str | None, k: int, mode: str) -> list[SearchHit]:
         from aiharness.errors import Invalid

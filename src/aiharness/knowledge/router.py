@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from aiharness.deps import CurrentPrincipal, Offset, RowId, SessionDep, SettingsDep
+from aiharness.deps import MAX_ROW_ID, CurrentPrincipal, Offset, RowId, SessionDep, SettingsDep
 from aiharness.jobs.deps import QueuesDep
 from aiharness.knowledge import ingest, reembed, retrieval, service
 from aiharness.knowledge.deps import KnowledgeDep
@@ -17,6 +17,7 @@ from aiharness.knowledge.schemas import (
     DocumentPublic,
     DocumentStatus,
     IngestPathRequest,
+    IngestProgress,
     IngestResponse,
     ReembedRequest,
     ReembedResponse,
@@ -136,6 +137,24 @@ def ingest_server_path(
         recursive=request.recursive,
         create_collection=request.create_collection,
     )
+
+
+@router.get(
+    "/api/collections/{name}/progress",
+    summary="Document counts by status and ready chunks: one poll for a whole ingest",
+)
+def ingest_progress(
+    name: str,
+    session: SessionDep,
+    _p: CurrentPrincipal,
+    first_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="Only documents from this id")
+    ] = None,
+    last_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="Only documents up to this id")
+    ] = None,
+) -> IngestProgress:
+    return service.ingest_progress(session=session, name=name, first_id=first_id, last_id=last_id)
 
 
 @router.get("/api/documents", summary="Documents, newest first")

@@ -145,9 +145,25 @@ class IngestedDocument(BaseModel):
     status: DocumentStatus | None
     error: str | None = None
     duplicate_of: int | None = Field(None, description="The document with the same content.")
+    duplicate_of_name: str | None = Field(
+        None, description="File name of the document with the same content."
+    )
     reason: Literal["too_large", "invalid", "unsupported"] | None = Field(
         None, description="Why a rejected file was refused at the door."
     )
+
+
+class IngestProgress(BaseModel):
+    """Where the documents of one collection stand (or those with ids in a range): one request
+    answers for any number of files, so a client following an ingest polls only this."""
+
+    collection: str
+    documents: int = Field(description="Documents counted (in the id range, if one was given).")
+    queued: int
+    processing: int = Field(description="Being parsed or embedded.")
+    ready: int
+    failed: int
+    chunks: int = Field(description="Chunks of the ready documents.")
 
 
 class IngestResponse(BaseModel):

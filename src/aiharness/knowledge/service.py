@@ -27,6 +27,7 @@ from aiharness.knowledge.schemas import (
     DocumentPage,
     DocumentPublic,
     IngestedDocument,
+    IngestProgress,
     ReembedState,
 )
 from aiharness.knowledge.settings import KnowledgeSettings
@@ -338,6 +339,7 @@ def register_source(
                 outcome="duplicate",
                 status=twin.status,
                 duplicate_of=twin.id,
+                duplicate_of_name=twin.file_name,
                 error=f"{source.file_name} has the same content as {twin.file_name} "
                 f"(document {twin.id}); not ingested again",
             )
@@ -432,4 +434,32 @@ def pending_count(*, session: Session, collection_id: int) -> int:
             .where(Document.collection_id == collection_id, Document.status.in_(IN_PROGRESS))
         )
         or 0
+    )
+
+
+def ingest_progress(
+    *, session: Session, name: str, first_id: int | None = None, last_id: int | None = None
+) -> IngestProgress:
+    """Document counts by status and ready chunks of collection ``name``, optionally only of
+    documents with ids from ``first_id`` to ``last_id`` (what one ingest queued)."""
+    collection = get_collection(session=session, name=name)
+    query = (
+        select(Document.status, func.count(), func.coalesce(func.sum(Document.chunk_count), 0))
+        .where(Document.collection_id == collection.id)
+        .group_by(Document.status)
+    )
+    if first_id is not None:
+        query = query.where(Document.id >= first_id)
+    if last_id is not None:
+        query = query.where(Document.id <= last_id)
+    by_status = {str(s): (int(n), int(c)) for s, n, c in session.execute(query).all()}
+    counts = {s: n for s, (n, _) in by_status.items()}
+    return IngestProgress(
+        collection=collection.name,
+        documents=sum(counts.values()),
+        queued=counts.get("queued", 0),
+        processing=counts.get("parsing", 0) + counts.get("embedding", 0),
+        ready=counts.get("ready", 0),
+        failed=counts.get("failed", 0),
+        chunks=by_status.get("ready", (0, 0))[1],
     )
