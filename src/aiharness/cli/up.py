@@ -7,11 +7,48 @@ import errno
 import signal
 import socket
 import sys
+from typing import Any
 
 import typer
 
 from aiharness import __version__
 from aiharness.cli.common import console, fail, settings_or_exit
+
+MAX_REQUEST_HEAD_BYTES = 1024 * 1024
+
+
+def json_error_protocol() -> type[Any]:
+    """Uvicorn's HTTP protocol, answering a request it cannot parse (a URL past 64 KB,
+    malformed headers) with the platform's JSON error instead of a plain-text 400."""
+    import json
+
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from aiharness.api_errors import error_body
+
+    class JSONErrorsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+        def send_400_response(self, msg: str) -> None:
+            body = json.dumps(
+                error_body(
+                    "bad_request",
+                    "the request could not be read (is the URL longer than 64 KB, or a header "
+                    f"malformed?): {msg}",
+                )
+            ).encode()
+            head = [
+                b"HTTP/1.1 400 Bad Request\r\n",
+                *(
+                    name + b": " + value + b"\r\n"
+                    for name, value in self.server_state.default_headers
+                ),
+                b"content-type: application/json\r\n",
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n\r\n",
+            ]
+            self.transport.write(b"".join(head) + body)
+            self.transport.close()
+
+    return JSONErrorsProtocol
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -80,6 +117,10 @@ def up(
         access_log=False,  # our middleware writes the access line with the request id
         lifespan="on",
         timeout_graceful_shutdown=10,
+        http=json_error_protocol(),
+        # Uvicorn answers a request line or headers past this size itself; at 1 MiB a long
+        # query string reaches the app and gets the platform's JSON 422 instead.
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
     server = uvicorn.Server(config)
     # Uvicorn shuts down gracefully, then re-raises the signal it caught; a requested stop
