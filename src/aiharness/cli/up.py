@@ -26,7 +26,7 @@ def json_error_protocol() -> type[Any]:
 
     from aiharness.api_errors import error_body
 
-    class JSONErrorsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    class JSONErrorsProtocol(HttpToolsProtocol):
         def send_400_response(self, msg: str) -> None:
             body = json.dumps(
                 error_body(
