@@ -16,12 +16,14 @@ from aiharness.feature import Feature
 from aiharness.gateway.feature import FEATURE as GATEWAY
 from aiharness.jobs.feature import FEATURE as JOBS
 from aiharness.knowledge.feature import FEATURE as KNOWLEDGE
+from aiharness.pipelines.feature import FEATURE as PIPELINES
 
 FEATURES: tuple[Feature, ...] = (
     EVENTS,
     JOBS,
     KNOWLEDGE,
     GATEWAY,
+    PIPELINES,
 )
 
 
