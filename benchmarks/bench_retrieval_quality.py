@@ -36,6 +36,7 @@ from aiharness.knowledge.fusion import (
     DEFAULT_METHOD,
     DEFAULT_RRF_K,
     DEFAULT_WEIGHTS,
+    LENGTH_FLOOR,
     LENGTH_MIDPOINT,
     LENGTH_SLOPE,
     METHODS,
@@ -208,8 +209,12 @@ def hybrid_runs(
     k: int,
     *,
     adapt_power: float = DEFAULT_ADAPT_POWER,
+    pad: bool = True,
 ) -> ModeResult:
+    """``pad``: z-score a short keyword list as the product does (padded with the zero scores
+    of the chunks it did not match); False: the old way, the list alone."""
     runs, latencies = {}, {}
+    depth = max(len(hits) for hits in keyword.runs.values()) if keyword.runs else 0
     for qid in keyword.runs:
         f0 = time.perf_counter()
         runs[qid] = fuse(
@@ -219,6 +224,7 @@ def hybrid_runs(
             k,
             rrf_k=rrf_k,
             adapt_power=adapt_power,
+            complete={"keyword": max(depth, DEFAULT_CANDIDATES)} if pad else None,
         )
         # Serving runs both modes then fuses: the latencies add up.
         fuse_s = time.perf_counter() - f0
@@ -242,9 +248,11 @@ class SetResult:
     modes: dict[str, ModeResult]
     query_terms: dict[str, int] = field(default_factory=dict)  # distinct Kiwi terms per query
 
-    def length_weights(self, midpoint: float, slope: float) -> Callable[[str], dict[str, float]]:
+    def length_weights(
+        self, midpoint: float, slope: float, floor: float = LENGTH_FLOOR
+    ) -> Callable[[str], dict[str, float]]:
         return lambda qid: query_length_weights(
-            self.query_terms[qid], midpoint=midpoint, slope=slope
+            self.query_terms[qid], midpoint=midpoint, slope=slope, floor=floor
         )
 
 
@@ -290,6 +298,26 @@ def run_set(
             args.k,
             adapt_power=args.adapt_power,
         )
+        if args.compare and args.keyword_weight is None:
+            # Same rankings, one change each: the old short-list z-scores, other length floors.
+            modes["hybrid-nopad"] = hybrid_runs(
+                modes["bm25-kiwi"],
+                modes["vector"],
+                args.method,
+                weights,
+                args.rrf_k,
+                args.k,
+                pad=False,
+            )
+            for floor in (0.3, 0.5):
+                modes[f"hybrid-floor{floor:g}"] = hybrid_runs(
+                    modes["bm25-kiwi"],
+                    modes["vector"],
+                    args.method,
+                    result.length_weights(LENGTH_MIDPOINT, LENGTH_SLOPE, floor),
+                    args.rrf_k,
+                    args.k,
+                )
     return result
 
 
@@ -474,6 +502,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="exponent on the top z-score for --method zscore-adaptive",
     )
     parser.add_argument("--no-vector", action="store_true", help="keyword modes only (fast)")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also hybrid without short-list z-score padding and with length floors 0.3/0.5",
+    )
     parser.add_argument("--tune", action="store_true", help="grid-search fusion settings")
     parser.add_argument("--tune-sets", default="autorag-ko,emanual")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "data" / "bench-cache")

@@ -144,3 +144,31 @@ def test_query_length_weights_lean_on_keywords_as_queries_grow() -> None:
     assert query_length_weights(8) == pytest.approx({"keyword": 0.5, "vector": 0.5})
     assert query_length_weights(16)["keyword"] == pytest.approx(0.7)
     assert all(sum(query_length_weights(n).values()) == pytest.approx(1.0) for n in range(40))
+
+
+def test_a_short_complete_keyword_list_keeps_its_exact_match_on_top() -> None:
+    # Issue 14: one keyword match alone has no spread (z = 0) and n matches reach at most
+    # sqrt(n - 1); a complete list is z-scored against the zeros of everything it left out.
+    keyword = [("exact", 9.0)]
+    vector = [(f"v{i}", 0.90 - i * 0.01) for i in range(20)] + [("exact", 0.60)]
+    weights = {"keyword": 0.4, "vector": 0.6}
+    plain = fuse({"keyword": keyword, "vector": vector}, "zscore", weights)
+    assert plain[0][0] == "v0"  # the old way: the only exact match sinks
+    padded = fuse(
+        {"keyword": keyword, "vector": vector}, "zscore", weights, complete={"keyword": 100}
+    )
+    assert padded[0][0] == "exact"
+    # Documents the complete list left out get the z of a zero score, not a bonus.
+    by_id = dict(padded)
+    assert by_id["v0"] == pytest.approx(
+        0.4 * (-0.09 / (9 * 99**0.5 / 100))
+        + 0.6 * dict(fuse({"vector": vector}, "zscore", {"vector": 1.0}))["v0"]
+    )
+    # A list already as long as asked for is unchanged; other methods ignore ``complete``.
+    full = [(f"k{i}", float(100 - i)) for i in range(100)]
+    assert fuse({"keyword": full}, "zscore", {}) == fuse(
+        {"keyword": full}, "zscore", {}, complete={"keyword": 100}
+    )
+    assert fuse({"keyword": keyword, "vector": vector}, "rrf", weights) == fuse(
+        {"keyword": keyword, "vector": vector}, "rrf", weights, complete={"keyword": 100}
+    )

@@ -71,11 +71,17 @@ def fuse(
     *,
     rrf_k: float = DEFAULT_RRF_K,
     adapt_power: float = DEFAULT_ADAPT_POWER,
+    complete: Mapping[str, int] | None = None,
 ) -> list[tuple[str, float]]:
     """One ranking of ``(id, fused score)``, best first, at most ``k`` long (``None``: all).
 
     Each input list is ``(id, score)`` best first. Modes missing from ``weights`` weigh 1.
     Ties keep the order in which ids were first seen (mode order, then rank).
+
+    ``complete`` maps a mode whose list holds every match (everything else scores 0, as BM25
+    gives a chunk without any query term) to the length its list was asked for. A shorter list
+    is then z-scored as if padded with zeros to that length: n scores alone reach a z of at most
+    sqrt(n - 1), so the only exact match of a rare term got z = 0 (issue 14).
     """
     if method not in METHODS:
         raise FusionError(f"unknown fusion method {method!r}; choose one of {', '.join(METHODS)}")
@@ -87,21 +93,20 @@ def fuse(
     if adapt_power < 0:
         raise FusionError("adapt_power must be >= 0")
     normalised: dict[str, dict[str, float]] = {}
+    # What a document a mode did not return earns from it (RRF, min-max: 0).
+    floors: dict[str, float] = {}
     order: dict[str, int] = {}
     for mode, results in results_by_mode.items():
         ranked = _dedupe(results)
         if ranked:
-            normalised[mode] = _normalise(
-                ranked, "zscore" if method == "zscore-adaptive" else method, rrf_k
+            normalised[mode], floors[mode] = _normalise(
+                ranked,
+                "zscore" if method == "zscore-adaptive" else method,
+                rrf_k,
+                pad_to=(complete or {}).get(mode, 0),
             )
             for doc, _ in ranked:
                 order.setdefault(doc, len(order))
-    # A document a mode did not return earns nothing from it (RRF, min-max: 0) or, for z-scores,
-    # the lowest z of that list (a z-score floor of 0 would rank it above the list's tail).
-    floors = {
-        mode: min(values.values()) if method in ("zscore", "zscore-adaptive") else 0.0
-        for mode, values in normalised.items()
-    }
     used = {mode: weights.get(mode, 1.0) for mode in normalised}
     if method == "zscore-adaptive":
         used = _adapt(used, normalised, adapt_power)
@@ -140,15 +145,21 @@ def _dedupe(results: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
 
 
 def _normalise(
-    ranked: list[tuple[str, float]], method: FusionMethod, rrf_k: float
-) -> dict[str, float]:
+    ranked: list[tuple[str, float]], method: FusionMethod, rrf_k: float, *, pad_to: int = 0
+) -> tuple[dict[str, float], float]:
+    """Normalised scores and the floor a document missing from the list gets."""
     if method == "rrf":
-        return {doc: 1.0 / (rrf_k + rank) for rank, (doc, _) in enumerate(ranked, start=1)}
+        return {doc: 1.0 / (rrf_k + rank) for rank, (doc, _) in enumerate(ranked, start=1)}, 0.0
     scores = [s for _, s in ranked]
     if method == "minmax":
         low, high = min(scores), max(scores)
         span = high - low
         # A single result (or all equal) carries no spread: treat every one as a full match.
-        return {doc: (s - low) / span if span > 0 else 1.0 for doc, s in ranked}
-    mean, std = fmean(scores), pstdev(scores)
-    return {doc: (s - mean) / std if std > 0 else 0.0 for doc, s in ranked}
+        return {doc: (s - low) / span if span > 0 else 1.0 for doc, s in ranked}, 0.0
+    padded = scores + [0.0] * max(0, pad_to - len(scores))
+    mean, std = fmean(padded), pstdev(padded)
+    z = {doc: (s - mean) / std if std > 0 else 0.0 for doc, s in ranked}
+    # Left out of a complete list means a score of 0; otherwise the list's lowest z (a floor of
+    # 0 would rank a missing document above the list's tail).
+    floor = (-mean / std if std > 0 else 0.0) if len(padded) > len(scores) else min(z.values())
+    return z, floor

@@ -239,6 +239,9 @@ def search(
             method=settings.fusion,
             weights=hybrid_weights(settings, len({t for terms, _ in groups for t in terms})),
             k=wanted,
+            # The keyword side returns every match up to ``candidates``: a shorter list means
+            # the rest scored 0 (see fuse's ``complete``).
+            complete={"keyword": candidates},
         )
         ranked = [(int(cid), score) for cid, score in fused]
     else:
