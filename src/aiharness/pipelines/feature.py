@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aiharness.feature import Feature
-from aiharness.pipelines.settings import PipelinesSettings
 
 if TYPE_CHECKING:
     from aiharness.pipelines.runtime import PipelinesRuntime
@@ -22,6 +21,8 @@ def _install(platform: Platform) -> PipelinesRuntime:
 def _services(platform: Platform) -> Sequence[BackgroundService]:
     # The watcher runs with the workers (the embedded worker child of `aiharness up` and
     # `aiharness worker`), never inside an API process.
+    from aiharness.pipelines.settings import PipelinesSettings
+
     if platform.role != "worker" or not PipelinesSettings.of(platform.settings).watcher_enabled:
         return []
     from aiharness.pipelines.watcher import InboundWatcher
@@ -31,7 +32,7 @@ def _services(platform: Platform) -> Sequence[BackgroundService]:
 
 FEATURE = Feature(
     name="pipelines",
-    settings=PipelinesSettings,
+    settings="aiharness.pipelines.settings:PipelinesSettings",
     models="aiharness.pipelines.models",
     jobs=("aiharness.pipelines.runner",),
     routers=("aiharness.pipelines.router:router",),
