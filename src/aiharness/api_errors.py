@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aiharness.errors import DomainError, Unavailable
@@ -33,6 +34,55 @@ STATUS_BY_KIND = {
     "forbidden": 403,
     "unavailable": 503,
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable name, e.g. `not_found`.")
+    message: str = Field(description="What went wrong and what to do, in one line.")
+    details: Any = Field(None, description="Extra facts: the invalid fields, per-file outcomes.")
+
+
+class ErrorBody(BaseModel):
+    """The platform's error shape on every ``/api`` route."""
+
+    error: ErrorDetail
+
+
+_WHY = {
+    400: "The request could not be read.",
+    403: "Not allowed (e.g. a path outside the allowed folders).",
+    404: "No such thing.",
+    409: "The thing is not in a state that allows this.",
+    413: "Larger than a configured limit.",
+    415: "A file type the platform cannot read.",
+    422: "Invalid input; `details` lists each problem.",
+    503: "A dependency is down or busy; `Retry-After` says when to try again.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, in the platform's real shape."""
+    return {code: {"model": ErrorBody, "description": _WHY.get(code, "Error.")} for code in codes}
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str = Field(description="`invalid_request_error`, `rate_limit_error`, `api_error`, ...")
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIErrorBody(BaseModel):
+    """OpenAI's error shape, on every ``/v1`` route."""
+
+    error: OpenAIErrorDetail
+
+
+def openai_error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, in OpenAI's shape."""
+    return {
+        code: {"model": OpenAIErrorBody, "description": _WHY.get(code, "Error.")} for code in codes
+    }
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from aiharness import __version__
+from aiharness.allowed_methods import AllowedMethods
 from aiharness.api_errors import install_error_handlers
 from aiharness.config import Settings, check_production_secrets
 from aiharness.feature import Feature, resolve
@@ -73,6 +74,7 @@ def create_app(
     )
     app.state.platform = platform
     install_error_handlers(app)
+    app.add_middleware(AllowedMethods)
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics)
     app.include_router(health_router)
     include_feature_routers(app, platform.features)

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from aiharness.api_errors import error_responses
 from aiharness.deps import CurrentPrincipal, Offset, RowId, SessionDep
 from aiharness.errors import NotFound
 from aiharness.events import service
 from aiharness.events.schemas import EventPage, EventPublic
 
-router = APIRouter(prefix="/api/events", tags=["events"])
+router = APIRouter(prefix="/api/events", tags=["events"], responses=error_responses(404, 422))
 
 
 @router.get("", summary="List platform events, newest first")

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from aiharness.api_errors import error_responses
 from aiharness.deps import CurrentPrincipal, Offset, SessionDep, SettingsDep
 from aiharness.jobs import service
 from aiharness.jobs.deps import QueuesDep
 from aiharness.jobs.schemas import JobCreate, JobDetail, JobPage, JobPublic, JobStatus, WorkerList
 from aiharness.jobs.settings import JobsSettings
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=error_responses(404, 409, 422))
 
 
 @router.get("/api/jobs", summary="List jobs, newest first")

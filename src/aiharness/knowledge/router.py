@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
+from aiharness.api_errors import error_responses
 from aiharness.deps import MAX_ROW_ID, CurrentPrincipal, Offset, RowId, SessionDep, SettingsDep
 from aiharness.jobs.deps import QueuesDep
 from aiharness.knowledge import ingest, reembed, retrieval, service
@@ -25,7 +26,7 @@ from aiharness.knowledge.schemas import (
     SearchMode,
 )
 
-router = APIRouter(tags=["knowledge"])
+router = APIRouter(tags=["knowledge"], responses=error_responses(403, 404, 409, 413, 415, 422, 503))
 alias_router = APIRouter(include_in_schema=False)
 NameQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
 

@@ -28,7 +28,12 @@ class ChunkingSettings(BaseModel):
 class CollectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=128, description="Unique; used in URLs.")
+    name: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Unique; used in URLs. Letters of any script, digits, '-', '_' or '.', "
+        "starting with a letter or digit; no spaces or slashes.",
+    )
     description: str = Field("", max_length=2000)
     chunking: ChunkingSettings | None = Field(
         None, description="Empty: the platform defaults (`AIHARNESS_KNOWLEDGE__CHUNKING__*`)."
