@@ -30,6 +30,9 @@ EXAMPLES = {
     "msg.job.retry_scheduled": "attempt 1 of 3 failed; next attempt in 2.0 s",
     "msg.job.handed_back": "handed back by stopping worker host-1:42",
     "msg.job.docs_failed": "1 of 3 documents failed",
+    "msg.progress.documents_failed": "2/2 documents, 1 failed",
+    "msg.progress.documents": "3/5 documents",
+    "msg.progress.passages": "40/120 passages",
     "msg.health.db_ok": "sqlite, revision 0005",
     "msg.health.db_behind": "sqlite:///x.db is at revision 0002, expected 0005; "
     "run `aiharness db upgrade`",

@@ -99,6 +99,12 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         ("msg.job.handed_back", r"handed back by stopping worker (?P<worker>\S+)"),
         ("msg.job.docs_failed", r"(?P<failed>\d+) of (?P<total>\d+) documents failed"),
+        (
+            "msg.progress.documents_failed",
+            r"(?P<settled>\d+)/(?P<total>\d+) documents, (?P<failed>\d+) failed",
+        ),
+        ("msg.progress.documents", r"(?P<settled>\d+)/(?P<total>\d+) documents"),
+        ("msg.progress.passages", r"(?P<done>\d+)/(?P<total>\d+) passages"),
         ("msg.health.db_ok", r"(?P<dialect>\w+), revision (?P<rev>\S+)"),
         (
             "msg.health.db_behind",
