@@ -50,3 +50,46 @@ def test_unreachable_postgresql_is_one_clear_line() -> None:
     with pytest.raises(DatabaseError, match=r"cannot open the database .*127\.0\.0\.1:1") as info:
         migrate.current_revision(engine)
     assert "\n" not in str(info.value)
+
+
+def test_upgrading_a_populated_knowledge_base_keeps_every_row(tmp_path: Path) -> None:
+    """Later migrations must not lose data already stored (SQLite: recreating a parent table
+    with foreign keys on would cascade its delete into documents and chunks)."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'kb.db'}")
+    migrate.upgrade(engine, "0005_pg_inline_tsvector")
+    now = "2026-01-01 00:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO collections (name, description, embedding_model, embedding_dim, "
+                "chunking, analyzer, index_generation, created_at, updated_at) VALUES "
+                "('demo', '', 'm', 3, '{}', 'kiwi', 1, :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO documents (collection_id, source_kind, source_path, file_name, "
+                "mime_type, size_bytes, content_hash, status, chunk_count, metadata, created_at, "
+                "updated_at) VALUES (1, 'path', '/a.txt', 'a.txt', 'text/plain', 4, 'h', "
+                "'ready', 1, '{}', :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO chunks (document_id, collection_id, chunk_index, text, token_count, "
+                "metadata, terms, term_count) VALUES (1, 1, 0, '펌프 베어링', 2, '{}', "
+                "'펌프 베어링', 2)"
+            )
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        counts = [
+            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+            for table in ("collections", "documents", "chunks")
+        ]
+        uid = conn.execute(text("SELECT uid FROM collections")).scalar()
+    assert counts == [1, 1, 1]
+    assert isinstance(uid, str) and len(uid) == 32
+    engine.dispose()

@@ -121,3 +121,26 @@ def test_unmigrated_database_is_a_clean_error(
     assert code == 2
     assert "aiharness db upgrade" in out
     assert "Traceback" not in out
+
+
+def test_the_jobs_table_fits_80_columns_without_cutting_states(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out = _run("jobs", "submit", "test.record", "--params", '{"value": 1}')
+    assert code == 0, out
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out = _run("jobs", "list")
+    assert code == 0
+    assert "queued" in out  # whole, not "q…"
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_json_output_keeps_hangul_readable(cli_env: dict[str, str]) -> None:
+    import json
+
+    code, out = _run("jobs", "submit", "noop", "--params", '{"note": "펌프 점검"}')
+    assert code == 0, out
+    code, out = _run("jobs", "list", "--json")
+    assert code == 0
+    assert "펌프 점검" in out
+    assert json.loads(out)["items"][0]["params"] == {"note": "펌프 점검"}

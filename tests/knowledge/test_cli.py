@@ -58,7 +58,7 @@ def test_ingest_search_and_collections_on_the_data_dir(runner: CliRunner, docs: 
     created = runner.invoke(app, ["collections", "create", "manuals", "--max-tokens", "128"])
     assert created.exit_code == 0 and "128 tokens" in created.output
     shown = runner.invoke(app, ["collections", "show", "manuals"])
-    assert "'max_tokens': 128" in shown.output
+    assert "128 tokens, 15% overlap" in shown.output
     deleted = runner.invoke(app, ["collections", "delete", "plant", "--yes"])
     assert deleted.exit_code == 0
     assert "plant" not in runner.invoke(app, ["collections", "list"]).output

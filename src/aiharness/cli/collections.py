@@ -80,9 +80,13 @@ def show_collection(name: str = typer.Argument(...), url: str | None = UrlOption
     with connect(url) as backend:
         c = backend.show_collection(name)
     console.print(_collections_table([c]))
+    chunking = c.chunking
+    overlap = float(chunking.get("overlap", 0))
+    in_progress = c.documents.queued + c.documents.parsing + c.documents.embedding
     console.print(
-        f"chunking: {c.chunking}; embedding: {c.embedding_model} ({c.embedding_dim} dims); "
-        f"in progress: {c.documents.queued + c.documents.parsing + c.documents.embedding}",
+        f"chunks: {chunking.get('max_tokens', '?')} tokens, {overlap:.0%} overlap; "
+        f"embedding: {c.embedding_model} ({c.embedding_dim} dimensions); keyword analyzer: "
+        f"{c.analyzer}; documents in progress: {in_progress}",
         highlight=False,
     )
     if c.reembed is not None:

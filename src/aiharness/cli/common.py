@@ -25,6 +25,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def echo_json(data: object) -> None:
+    """JSON on stdout as it is (Hangul readable, never wrapped): safe to pipe into ``jq``."""
+    import json
+
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
 def settings_or_exit(**overrides: object) -> Settings:
     from aiharness.config import ConfigError
     from aiharness.features import load_settings

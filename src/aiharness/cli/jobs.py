@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from aiharness.cli.backend import connect
-from aiharness.cli.common import UrlOption, console, fail
+from aiharness.cli.common import UrlOption, console, echo_json, fail
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -72,28 +72,52 @@ def _progress_cell(job: JobPublic) -> ProgressBar | str:
     return str(p.done) if p.done else "-"
 
 
+# Below this width the progress bar column is left out so that states are never cut.
+WIDE_TERMINAL = 110
+
+
 def jobs_table(items: list[JobPublic], title: str | None = None) -> Table:
+    """Jobs as a table that fits an 80-column terminal: states and ids are never cut; on a
+    wide terminal a progress bar joins the counts."""
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False)
-    for column in ("id", "type", "status", "progress", "done/total", "attempts", "age", "note"):
-        table.add_column(column, no_wrap=column != "note")
+    wide = console.width >= WIDE_TERMINAL
+    table = Table(title=title, show_lines=False, expand=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("type", overflow="fold")
+    table.add_column("status", no_wrap=True, min_width=9)
+    if wide:
+        table.add_column("progress", no_wrap=True)
+    table.add_column("done", overflow="fold")
+    table.add_column("try", no_wrap=True)
+    table.add_column("age", no_wrap=True)
+    table.add_column("note", overflow="fold", ratio=1)
     for job in items:
         p = job.progress
         note = job.error or job.status_reason or p.message or ""
-        rate = f" {p.rate_per_s:.1f}/s" if p.rate_per_s else ""
-        eta = f" eta {p.eta_s:.0f}s" if p.eta_s is not None else ""
-        table.add_row(
-            job.id[:12],
-            job.type,
-            _status(job),
-            _progress_cell(job),
-            f"{p.done}/{p.total if p.total is not None else '?'}{rate}{eta}",
-            f"{job.attempts}/{job.max_attempts}",
-            _ago(job.created_at),
-            note[:80],
-        )
+        done = f"{p.done}/{p.total if p.total is not None else '?'}"
+        if p.rate_per_s:
+            done += f" {p.rate_per_s:.1f}/s"
+        if p.eta_s is not None:
+            done += f" {format_duration(p.eta_s)} left"
+        row = [job.id[:12], job.type, _status(job)]
+        if wide:
+            row.append(_progress_cell(job))
+        row += [done, f"{job.attempts}/{job.max_attempts}", _ago(job.created_at), note[:120]]
+        table.add_row(*row)
     return table
+
+
+def format_duration(seconds: float) -> str:
+    """``18m 44s``, ``2h 05m``, ``40s``."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
 
 
 @app.command("list")
@@ -110,7 +134,7 @@ def list_(
     with connect(url) as backend:
         page = backend.list_jobs(status=status, job_type=type_, limit=limit)
     if as_json:
-        console.print_json(page.model_dump_json())
+        echo_json(page.model_dump(mode="json"))
         return
     console.print(jobs_table(page.items, title=f"{len(page.items)} of {page.total} jobs"))
 

@@ -41,7 +41,9 @@ async def probe_slot(slot: Slot) -> None:
     health.checked_at = time.time()
     health.error = None
     health.models = models
-    if slot.breaker.state != "closed":
+    # Only a half-open breaker takes the probe as its trial: an open one waits out its
+    # cooldown (the server may list models and still fail every completion).
+    if slot.breaker.state == "half-open":
         slot.breaker.success()
 
 
@@ -51,7 +53,8 @@ def _down(slot: Slot, error: str) -> None:
     health.checked_at = time.time()
     health.error = error[:300]
     health.latency_ms = None
-    slot.breaker.failure(error[:300])
+    if slot.breaker.state != "open":
+        slot.breaker.failure(error[:300])
 
 
 async def probe_all(runtime: GatewayRuntime) -> None:

@@ -67,11 +67,12 @@ class Collection(Base):
     """A named set of documents searched together; records how its vectors and terms were made."""
 
     __tablename__ = "collections"
-    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # Never reused: caches and index files are keyed by it, not by the (reusable) name.
-    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
+    uid: Mapped[str] = mapped_column(
+        String(32), unique=True, index=True, default=lambda: uuid.uuid4().hex
+    )
     name: Mapped[str] = mapped_column(String(128), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     embedding_model: Mapped[str] = mapped_column(String(200))
@@ -96,7 +97,6 @@ class Document(Base):
     __table_args__ = (
         UniqueConstraint("collection_id", "source_path", name="uq_documents_collection_source"),
         Index("ix_documents_collection_hash", "collection_id", "content_hash"),
-        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -1,9 +1,12 @@
-"""Knowledge: a random uid per collection; ids of deleted collections and documents not reused.
+"""Knowledge: a random uid per collection (caches and index files are keyed by it).
 
 The embedded vector index keys its in-memory copies and its files by the collection's uid, so a
-collection deleted and created again under the same name (and, in SQLite, the same reused
-integer id) can never be served the old collection's vectors. SQLite tables get AUTOINCREMENT so
-that ids of deleted rows are never handed out again.
+collection deleted and created again under the same name (and, in SQLite, possibly the same
+reused integer id) can never be served the old collection's vectors.
+
+SQLite: the column is added in place and made unique by an index. The table is deliberately
+not recreated: with foreign keys on, dropping the old ``collections`` table would cascade into
+``documents`` and ``chunks``.
 
 Revision ID: 0006_knowledge_collection_uid
 Revises: 0005_pg_inline_tsvector
@@ -24,29 +27,18 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     bind = op.get_bind()
-    sqlite = bind.dialect.name == "sqlite"
-    with op.batch_alter_table(
-        "collections",
-        recreate="always" if sqlite else "auto",
-        table_kwargs={"sqlite_autoincrement": True} if sqlite else {},
-    ) as batch:
-        batch.add_column(sa.Column("uid", sa.String(length=32), nullable=True))
+    op.add_column("collections", sa.Column("uid", sa.String(length=32), nullable=True))
     for (collection_id,) in bind.execute(sa.text("SELECT id FROM collections")).all():
         bind.execute(
             sa.text("UPDATE collections SET uid = :u WHERE id = :c"),
             {"u": uuid.uuid4().hex, "c": collection_id},
         )
-    with op.batch_alter_table("collections") as batch:
-        batch.alter_column("uid", existing_type=sa.String(length=32), nullable=False)
-        batch.create_unique_constraint(op.f("uq_collections_uid"), ["uid"])
-    if sqlite:
-        with op.batch_alter_table(
-            "documents", recreate="always", table_kwargs={"sqlite_autoincrement": True}
-        ):
-            pass
+    if bind.dialect.name == "postgresql":
+        op.alter_column("collections", "uid", existing_type=sa.String(length=32), nullable=False)
+    op.create_index(op.f("ix_collections_uid"), "collections", ["uid"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_collections_uid"), table_name="collections")
     with op.batch_alter_table("collections") as batch:
-        batch.drop_constraint(op.f("uq_collections_uid"), type_="unique")
         batch.drop_column("uid")
