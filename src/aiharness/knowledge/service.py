@@ -269,6 +269,15 @@ def get_document(*, session: Session, document_id: int) -> DocumentPublic:
     return document_public(document, name)
 
 
+def document_chunks(*, session: Session, document_id: int, limit: int = 1000) -> list[Chunk]:
+    """A document's passages in reading order (for its page in the web UI)."""
+    return list(
+        session.scalars(
+            select(Chunk).where(Chunk.document_id == document_id).order_by(Chunk.index).limit(limit)
+        ).all()
+    )
+
+
 def delete_document(
     *, session: Session, store: KnowledgeStore, document_id: int, settings: Settings
 ) -> None:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from aiharness.deps import CurrentPrincipal, RowId, SessionDep, SettingsDep
-from aiharness.errors import DomainError, Invalid
+from aiharness.errors import DomainError, Invalid, NotFound
 from aiharness.jobs import service as jobs_service
 from aiharness.jobs.deps import QueuesDep
 from aiharness.jobs.models import Job
@@ -170,6 +170,45 @@ def delete_document_action(
         settings=settings,
     )
     return web.flash(request, ok=True, key="knowledge.flash.deleted", trigger=CHANGED)
+
+
+@fragments.post("/ui/knowledge/{name}/delete", response_model=None)
+def delete_collection_action(
+    name: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    runtime: KnowledgeDep,
+    _p: CurrentPrincipal,
+) -> Response:
+    """Delete the collection (the page asked the user to confirm) and go back to the list."""
+    service.delete_collection(
+        session=session, store=runtime.writer_store(), name=name, settings=settings
+    )
+    response = HTMLResponse("")
+    response.headers["HX-Redirect"] = "/knowledge"
+    return response
+
+
+@router.get("/knowledge/{name}/documents/{document_id}", response_class=HTMLResponse)
+def document_page(
+    name: str,
+    document_id: RowId,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    _p: CurrentPrincipal,
+) -> HTMLResponse:
+    """A document's facts, status and error, and its passages (search results link here)."""
+    document = service.get_document(session=session, document_id=document_id)
+    if document.collection != name:
+        raise NotFound(f"document {document_id} does not exist")
+    chunks = service.document_chunks(session=session, document_id=document_id)
+    return web.render(
+        request,
+        "knowledge_document.html",
+        {"document": document, "chunks": chunks},
+        active="knowledge",
+    )
 
 
 @fragments.get("/ui/partials/knowledge/search", response_class=HTMLResponse)
