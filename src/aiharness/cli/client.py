@@ -6,7 +6,7 @@ Every answer is parsed into the API's own schema types; an error answer becomes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,6 +16,7 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     import httpx
 
+    from aiharness.gateway.schemas import BackendTest, GatewayStatus, ReloadResult
     from aiharness.jobs.schemas import JobDetail, JobPage, JobPublic, WorkerList
     from aiharness.knowledge.schemas import (
         CollectionPublic,
@@ -212,6 +213,54 @@ class PlatformClient:
         from aiharness.jobs.schemas import JobPublic
 
         return self._one(JobPublic, "POST", f"/api/jobs/{_segment(job_id)}/retry")
+
+    # -- gateway ------------------------------------------------------------------------------
+    def gateway_status(self) -> GatewayStatus:
+        from aiharness.gateway.schemas import GatewayStatus
+
+        return self._one(GatewayStatus, "GET", "/api/gateway/status")
+
+    def test_backend(self, name: str) -> BackendTest:
+        from aiharness.gateway.schemas import BackendTest
+
+        return self._one(BackendTest, "POST", f"/api/gateway/backends/{_segment(name)}/test")
+
+    def reload_gateway(self) -> ReloadResult:
+        from aiharness.gateway.schemas import ReloadResult
+
+        return self._one(ReloadResult, "POST", "/api/gateway/reload")
+
+    def chat_stream(self, body: dict[str, Any]) -> Iterator[str]:
+        """The text of a streamed ``/v1/chat/completions`` answer, piece by piece."""
+        import json
+
+        import httpx
+
+        request = {**body, "stream": True}
+        timeout = httpx.Timeout(None, connect=5.0)  # an answer may take minutes
+        try:
+            with self._http.stream(
+                "POST", "/v1/chat/completions", json=request, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ClientError(
+                        f"{_error_message(response)} (HTTP {response.status_code})",
+                        status_code=response.status_code,
+                    )
+                for line in response.iter_lines():
+                    payload = line.removeprefix("data:").strip()
+                    if not line.startswith("data:") or payload == "[DONE]":
+                        continue
+                    chunk = json.loads(payload)
+                    if "error" in chunk and "choices" not in chunk:
+                        raise ClientError(str(chunk["error"].get("message")), status_code=502)
+                    for choice in chunk.get("choices") or []:
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            yield text
+        except httpx.HTTPError as exc:
+            raise ClientError(f"cannot reach the platform at {self.url}: {exc}") from None
 
     def list_workers(self) -> WorkerList:
         from aiharness.jobs.schemas import WorkerList
