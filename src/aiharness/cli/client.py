@@ -26,6 +26,16 @@ if TYPE_CHECKING:
         ReembedResponse,
         SearchHit,
     )
+    from aiharness.pipelines.schemas import (
+        DatasetDetail,
+        DatasetPublic,
+        DatasetRegistered,
+        PipelineList,
+        RunComparison,
+        RunDetail,
+        RunLogs,
+        RunPublic,
+    )
 
 M = TypeVar("M", bound=BaseModel)
 UPLOAD_BATCH = 20  # files per upload request
@@ -213,6 +223,83 @@ class PlatformClient:
         from aiharness.jobs.schemas import JobPublic
 
         return self._one(JobPublic, "POST", f"/api/jobs/{_segment(job_id)}/retry")
+
+    # -- pipelines ----------------------------------------------------------------------------
+    def register_dataset_path(
+        self, path: str, *, name: str | None = None, description: str = ""
+    ) -> DatasetRegistered:
+        from aiharness.pipelines.schemas import DatasetRegistered
+
+        body = {"path": path, "name": name, "description": description}
+        return self._one(DatasetRegistered, "POST", "/api/datasets", json=body)
+
+    def upload_dataset(
+        self, path: Path, *, name: str | None = None, description: str = ""
+    ) -> DatasetRegistered:
+        from aiharness.pipelines.schemas import DatasetRegistered
+
+        data = {"description": description, **({"name": name} if name else {})}
+        with path.open("rb") as handle:
+            files = {"file": (path.name, handle)}
+            return self._one(
+                DatasetRegistered, "POST", "/api/datasets/upload", files=files, data=data
+            )
+
+    def list_datasets(self) -> list[DatasetPublic]:
+        from aiharness.pipelines.schemas import DatasetPublic
+
+        return self._many(DatasetPublic, "GET", "/api/datasets")
+
+    def get_dataset(self, dataset_id: int) -> DatasetDetail:
+        from aiharness.pipelines.schemas import DatasetDetail
+
+        return self._one(DatasetDetail, "GET", f"/api/datasets/{int(dataset_id)}")
+
+    def list_pipelines(self) -> PipelineList:
+        from aiharness.pipelines.schemas import PipelineList
+
+        return self._one(PipelineList, "GET", "/api/pipelines")
+
+    def start_run(self, body: dict[str, Any]) -> RunDetail:
+        from aiharness.pipelines.schemas import RunDetail
+
+        return self._one(RunDetail, "POST", "/api/runs", json=body)
+
+    def list_runs(self, *, dataset_id: int | None = None, limit: int = 50) -> list[RunPublic]:
+        from aiharness.pipelines.schemas import RunPublic
+
+        params: dict[str, Any] = {"limit": limit}
+        if dataset_id is not None:
+            params["dataset_id"] = dataset_id
+        return self._many(RunPublic, "GET", "/api/runs", params=params)
+
+    def get_run(self, run_id: str) -> RunDetail:
+        from aiharness.pipelines.schemas import RunDetail
+
+        return self._one(RunDetail, "GET", f"/api/runs/{_segment(run_id)}")
+
+    def run_logs(self, run_id: str, *, tail: int) -> RunLogs:
+        from aiharness.pipelines.schemas import RunLogs
+
+        path = f"/api/runs/{_segment(run_id)}/logs"
+        return self._one(RunLogs, "GET", path, params={"tail": tail})
+
+    def compare_runs(self, run_ids: Sequence[str]) -> RunComparison:
+        from aiharness.pipelines.schemas import RunComparison
+
+        params = {"ids": ",".join(run_ids)}
+        return self._one(RunComparison, "GET", "/api/runs/compare", params=params)
+
+    def cancel_run(self, run_id: str) -> RunDetail:
+        from aiharness.pipelines.schemas import RunDetail
+
+        return self._one(RunDetail, "POST", f"/api/runs/{_segment(run_id)}/cancel")
+
+    def rerun(self, run_id: str, params: dict[str, Any]) -> RunDetail:
+        from aiharness.pipelines.schemas import RunDetail
+
+        path = f"/api/runs/{_segment(run_id)}/rerun"
+        return self._one(RunDetail, "POST", path, json={"params": params})
 
     # -- gateway ------------------------------------------------------------------------------
     def gateway_status(self) -> GatewayStatus:
