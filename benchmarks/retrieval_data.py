@@ -85,6 +85,14 @@ def subsample(
     )
 
 
+def english_queries(root: Path = DATASETS_DIR) -> dict[str, str]:
+    """msmarco-ko's questions in their original English, by the same query ids."""
+    path = root / "msmarco-ko" / "msmarco_eng.json"
+    if not path.exists():
+        raise DatasetMissing(f"{path} is missing")
+    return {str(row["id"]): row["query"] for row in json.loads(path.read_text(encoding="utf-8"))}
+
+
 def _autorag_ko(folder: Path) -> RetrievalSet:
     import pyarrow.parquet as pq
 

@@ -112,3 +112,14 @@ def test_terms_never_contain_whitespace(kiwi: KeywordAnalyzer) -> None:
         terms = analyzer.terms(text)
         assert terms
         assert not any(any(c.isspace() for c in t) or not t for t in terms)
+
+
+def test_text_script_tells_korean_from_english_text() -> None:
+    from aiharness.knowledge.analysis import text_script
+
+    assert text_script("펌프 베어링 교체 주기") == "hangul"
+    assert text_script("lockout tagout steps") == "latin"
+    # Korean passages quote English names and codes; the Hangul still decides.
+    assert text_script("윌리엄 브래드포드, Plymouth Colony 총독 (William Bradford)") == "hangul"
+    assert text_script("Replace the P-101A seal (씰)") == "latin"
+    assert text_script("12345 -- !!") is None

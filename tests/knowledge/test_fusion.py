@@ -172,3 +172,18 @@ def test_a_short_complete_keyword_list_keeps_its_exact_match_on_top() -> None:
     assert fuse({"keyword": keyword, "vector": vector}, "rrf", weights) == fuse(
         {"keyword": keyword, "vector": vector}, "rrf", weights, complete={"keyword": 100}
     )
+
+
+def test_cross_language_weights_lean_on_vectors_only_across_languages() -> None:
+    from aiharness.knowledge.fusion import CROSS_LANGUAGE_KEYWORD_WEIGHT, cross_language_weights
+
+    weights = {"keyword": 0.6, "vector": 0.4}
+    across = cross_language_weights(weights, "latin", ["hangul", "hangul", "latin"])
+    assert across["keyword"] == pytest.approx(CROSS_LANGUAGE_KEYWORD_WEIGHT)
+    assert across["keyword"] + across["vector"] == pytest.approx(1.0)
+    assert cross_language_weights(weights, "hangul", ["hangul", "latin", None]) == weights
+    assert cross_language_weights(weights, None, ["hangul"]) == weights
+    assert cross_language_weights(weights, "latin", [None, None]) == weights
+    # Already vector-led: never raised.
+    low = {"keyword": 0.05, "vector": 0.95}
+    assert cross_language_weights(low, "latin", ["hangul"]) == low

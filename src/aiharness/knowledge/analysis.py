@@ -229,3 +229,25 @@ def get_analyzer(name: str = "kiwi") -> KeywordAnalyzer:
         raise AnalyzerError(
             f"unknown keyword analyzer {name!r}; choose one of {', '.join(sorted(_ANALYZERS))}"
         ) from None
+
+
+Script = str  # "hangul" or "latin"
+
+
+def text_script(text: str) -> Script | None:
+    """The script most of ``text``'s letters are written in (``None``: no Hangul or Latin).
+
+    Korean passages quote English names and codes, English ones rarely Hangul: the majority of
+    letters tells which language a question or a passage is in well enough to notice that a
+    question and the passages that answer it are in different languages.
+    """
+    hangul = latin = 0
+    for ch in text:
+        if "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e":
+            hangul += 1
+        elif ch.isascii() and ch.isalpha():
+            latin += 1
+    if not hangul and not latin:
+        return None
+    # A Hangul syllable carries about three Latin letters' worth of text.
+    return "hangul" if 3 * hangul >= latin else "latin"

@@ -45,6 +45,33 @@ _MIN_CONFIDENCE = 1e-3
 DEFAULT_CANDIDATES = 100
 
 
+# Keyword weight when the question and the passages that answer it are in different languages
+# (``cross_language_weights``): BM25 then matches only names and codes the two share, and the
+# multilingual vector side carries the search. Chosen with benchmarks/bench_cross_lingual.py.
+CROSS_LANGUAGE_KEYWORD_WEIGHT = 0.1
+# How many of the vector side's top passages decide the language of the answers: its best one
+# (in a collection of both languages, a runner-up in the other language says little).
+LANGUAGE_SAMPLE = 1
+
+
+def cross_language_weights(
+    weights: Mapping[str, float], query_script: str | None, passage_scripts: Sequence[str | None]
+) -> dict[str, float]:
+    """``weights`` with the keyword side cut to ``CROSS_LANGUAGE_KEYWORD_WEIGHT`` (the vector
+    side taking the rest) when most top passages are in another script than the query."""
+    known = [s for s in passage_scripts if s is not None]
+    out = dict(weights)
+    if query_script is None or not known:
+        return out
+    others = sum(s != query_script for s in known)
+    if 2 * others <= len(known):
+        return out
+    total = out.get("keyword", 1.0) + out.get("vector", 1.0)
+    keyword = min(out.get("keyword", 1.0), CROSS_LANGUAGE_KEYWORD_WEIGHT * total)
+    out.update(keyword=keyword, vector=total - keyword)
+    return out
+
+
 def query_length_weights(
     n_terms: int,
     *,

@@ -21,9 +21,15 @@ from sqlalchemy.orm import Session
 
 from aiharness.errors import Conflict, Invalid, Unavailable
 from aiharness.knowledge import service
-from aiharness.knowledge.analysis import get_analyzer
+from aiharness.knowledge.analysis import get_analyzer, text_script
 from aiharness.knowledge.embedders import Embedder, EmbedderError
-from aiharness.knowledge.fusion import DEFAULT_CANDIDATES, fuse, query_length_weights
+from aiharness.knowledge.fusion import (
+    DEFAULT_CANDIDATES,
+    LANGUAGE_SAMPLE,
+    cross_language_weights,
+    fuse,
+    query_length_weights,
+)
 from aiharness.knowledge.models import Chunk, Collection
 from aiharness.knowledge.schemas import SearchHit, SearchMode
 from aiharness.knowledge.settings import SearchSettings
@@ -237,7 +243,12 @@ def search(
         fused = fuse(
             {m: [(str(h.chunk_id), h.score) for h in hits] for m, hits in rankings.items()},
             method=settings.fusion,
-            weights=hybrid_weights(settings, len({t for terms, _ in groups for t in terms})),
+            weights=_language_weights(
+                store,
+                text,
+                rankings,
+                hybrid_weights(settings, len({t for terms, _ in groups for t in terms})),
+            ),
             k=wanted,
             # The keyword side returns every match up to ``candidates``: a shorter list means
             # the rest scored 0 (see fuse's ``complete``).
@@ -271,6 +282,25 @@ def search(
     if reranker is not None:
         results = reranker.rerank(text, results, k)[:k]
     return results
+
+
+def _language_weights(
+    store: KnowledgeStore,
+    query: str,
+    rankings: Mapping[str, Sequence[ScoredChunk]],
+    weights: dict[str, float],
+) -> dict[str, float]:
+    """Lean on the multilingual vector side when the passages it puts first are in another
+    language than the question (an English question over Korean manuals, or the reverse).
+
+    The keyword side cannot tell: across languages it matches only what the two share (names,
+    codes, an English word in a Korean text) and so mostly passages in the question's language.
+    """
+    sample = [h.chunk_id for h in rankings.get("vector", [])[:LANGUAGE_SAMPLE]]
+    if not sample:
+        return weights
+    scripts = [text_script(c.text) for c in store.get_chunks(sample)]
+    return cross_language_weights(weights, text_script(query), scripts)
 
 
 def best_per_document(
