@@ -3,6 +3,7 @@ ready (HTMX polling), search and see the passage with the query terms highlighte
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,26 @@ def test_upload_watch_progress_and_search(
     assert "윤활유" in marks and "교체" in marks
     page.screenshot(path=str(test_output_dir / "knowledge-en.png"), full_page=True)
 
+    # The result opens its document at the passage it found.
+    first.locator("a.passage-link").click()
+    page.wait_for_url(re.compile(r".*/knowledge/plant/documents/\d+#chunk-\d+$"))
+    assert page.locator("h1").inner_text() == "pump-manual.txt"
+    assert page.locator("li:target .passage-text").inner_text().startswith("원심 펌프")
+
     page.goto(base + "/knowledge?lang=ko")
     assert page.locator("h1").inner_text() == "지식베이스"
     assert page.locator('tr[data-collection="plant"]').count() == 1
+
+    # Deleting asks first; declining keeps the collection, accepting removes it.
+    page.goto(base + "/knowledge/plant")
+    delete = page.locator('button[data-action="delete-collection"]')
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    delete.click()
+    page.wait_for_timeout(300)
+    assert page.url == base + "/knowledge/plant"
+    page.once("dialog", lambda dialog: dialog.accept())
+    delete.click()
+    page.wait_for_url(base + "/knowledge")
+    assert page.locator('tr[data-collection="plant"]').count() == 0
     assert hosts == {"127.0.0.1"}, f"the page contacted other hosts: {hosts}"
     assert not console_errors

@@ -4,7 +4,9 @@ the internet (a CDN script, a web font, a validator badge) or logs a console err
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +14,18 @@ from tests.e2e.conftest import SeededPlatform
 from tests.e2e.site import Watch, page_paths, wait_rendered
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ZONES = {"en-US": "UTC", "ko-KR": "Asia/Seoul"}
+
+
+def _times_are_shown_in_the_viewers_zone(page: Any, base: str, zone: str) -> None:
+    """app.js rewrites each <time> (a UTC instant) into the browser's zone and names it."""
+    page.goto(base + "/")
+    assert zone in page.locator("#time-zone").inner_text()
+    time = page.locator("#content time").first
+    instant = datetime.fromisoformat(time.get_attribute("datetime").replace("Z", "+00:00"))
+    local = instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
+    assert time.inner_text() == local
 
 
 def test_every_page_works_with_the_internet_blocked(
@@ -21,12 +35,15 @@ def test_every_page_works_with_the_internet_blocked(
     watch = Watch()
     checked: list[str] = []
     for locale in ("en-US", "ko-KR"):
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale=locale)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 860}, locale=locale, timezone_id=ZONES[locale]
+        )
         watch.attach(context)
         page = context.new_page()
         watch.attach_page(page)
         watch.where = f"{locale} crawl"
         paths = page_paths(page, base)
+        _times_are_shown_in_the_viewers_zone(page, base, ZONES[locale])
         for path in paths:
             watch.where = f"{locale} {path}"
             page.goto(base + path)
