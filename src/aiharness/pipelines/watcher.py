@@ -66,6 +66,11 @@ class InboundWatcher:
             self._thread.join(timeout=30)
 
     def _loop(self) -> None:
+        # Load the pipelines (and their libraries) now, not when the first file arrives.
+        try:
+            self.runtime.registry.all()
+        except Exception:
+            log.exception("pipelines could not be loaded; runs will fail until fixed")
         while not self._stop.is_set():
             try:
                 self.scan()
