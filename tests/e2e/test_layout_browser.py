@@ -74,15 +74,23 @@ def test_pages_fit_narrow_and_wide_screens(
     shots.mkdir(exist_ok=True)
     problems: list[str] = []
     checked = 0
+    paths: list[str] = []
     for width in WIDTHS:
         context = browser.new_context(
             viewport={"width": width, "height": 844}, locale=LOCALES[lang]
         )
         page = context.new_page()
-        paths = [p for p in page_paths(page, base) if p not in NOT_OURS]
+        if not paths:  # found once, at the first width
+            paths = [p for p in page_paths(page, base) if p not in NOT_OURS]
+        placeholder_seen = False
         for path in paths:
             page.goto(base + path)
             page.wait_for_load_state("load")
+            if page.locator("[data-placeholder]").count():
+                # The "not yet" sections all render one template: the first stands for all.
+                if placeholder_seen:
+                    continue
+                placeholder_seen = True
             page.wait_for_timeout(150)  # HTMX's first partials
             page.screenshot(path=str(shots / f"{lang}-{width}-{_slug(path)}.png"), full_page=True)
             size = page.evaluate(OVERFLOW)
