@@ -388,3 +388,19 @@ def _split_chars(text: str, start: int, end: int, budget: int) -> Iterator[_Unit
                 hi = mid - 1
         yield _Unit(pos, lo, count_tokens(text[pos:lo]), split=True)
         pos = lo
+
+
+def keyword_text(chunk: Chunk) -> str:
+    """What the keyword side indexes for ``chunk``: its heading path, then its text.
+
+    A chunk's text holds at most its own section's heading (and only the section's first chunk
+    does), so a question naming the document (``펌프 베어링 교체 주기``) matched every manual
+    with a schedule as well as the pump's own bearing section (issue 13). The path (document
+    title > section > subsection) makes titles and headings count for every chunk under them;
+    the text shown and embedded stays as it was.
+    """
+    if not chunk.heading:
+        return chunk.text
+    first_line = chunk.text.lstrip().split("\n", 1)[0].strip()
+    parts = [p.strip() for p in chunk.heading.split(" > ") if p.strip() and p.strip() != first_line]
+    return "\n".join([*parts, chunk.text]) if parts else chunk.text
