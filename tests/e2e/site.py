@@ -5,6 +5,7 @@ by following the links a user can click, so new pages are checked without naming
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -41,8 +42,9 @@ def seed(base: str, *, timeout_s: float = 120) -> int:
     raise AssertionError(f"documents were not indexed within {timeout_s} s: {docs}")
 
 
-def page_paths(page: Any, base: str) -> list[str]:
-    """Every page of the UI reachable by links from the dashboard (one per link pattern)."""
+def page_paths(page: Any, base: str, on_page: Callable[[str], None] | None = None) -> list[str]:
+    """Every page of the UI reachable by links from the dashboard, then ``EXTRA_PATHS``;
+    ``on_page(path)`` runs on each page the walk opens (the extra paths are the caller's)."""
     seen: set[str] = set()
     todo = ["/"]
     found: list[str] = []
@@ -53,6 +55,8 @@ def page_paths(page: Any, base: str) -> list[str]:
         seen.add(path)
         page.goto(base + path)
         found.append(path)
+        if on_page is not None:
+            on_page(path)
         hrefs: list[str] = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         for href in hrefs:
             url = urlparse(href)
