@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aiharness.db.base import utcnow
@@ -172,7 +173,16 @@ def register_stream(
         dataset.updated_at = utcnow()
         if description:
             dataset.description = description
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:
+            # Another registration of the same name or content won the race: nothing is lost.
+            session.rollback()
+            raise Conflict(
+                f"{dataset_name} was registered by another request at the same time; "
+                "register it again to see the outcome",
+                code="registration_race",
+            ) from None
         return DatasetRegistered(
             dataset=dataset_public(session, dataset),
             version=version_public(version),
