@@ -53,7 +53,23 @@ class LLMBackendConformance:
             finally:
                 await backend.aclose()
 
-        return asyncio.run(main())
+        # A thread of its own: a session's browser fixture (Playwright) keeps a loop running
+        # in the main thread, where asyncio.run would refuse to start.
+        found: list[Any] = []
+        failed: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                found.append(asyncio.run(main()))
+            except BaseException as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+        if failed:
+            raise failed[0]
+        return found[0]
 
     def test_it_satisfies_the_protocol(self, server: FakeLLM) -> None:
         assert isinstance(self.make(server.url), ChatBackend)

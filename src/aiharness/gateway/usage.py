@@ -7,9 +7,7 @@ counters and a small in-memory window per backend (for the Models page) update a
 
 from __future__ import annotations
 
-import queue
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -114,7 +112,11 @@ class GatewayMetrics:
 
 
 class UsageWriter:
-    """Batches records into ``gateway_usage``; the thread starts with the first record."""
+    """Batches records into ``gateway_usage`` from one thread that wakes every ``flush_s``.
+
+    ``add`` only appends to a list under a lock: no thread is woken per request, so the
+    request path never pays for a context switch to the writer.
+    """
 
     def __init__(
         self,
@@ -126,59 +128,40 @@ class UsageWriter:
         self._unit_of_work = unit_of_work
         self.batch_size = batch_size
         self.flush_s = flush_s
-        # Records, flush markers (set once everything before them is written), None to stop.
-        self._queue: queue.SimpleQueue[UsageRecord | threading.Event | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._pending: list[UsageRecord] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one batch at a time (thread, flush, close)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self._closed = False
         self.written = 0
         self.dropped = 0
 
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                thread = threading.Thread(target=self._run, name="gateway-usage", daemon=True)
-                thread.start()
-                self._thread = thread
-
     def add(self, record: UsageRecord) -> None:
         if self._closed:
             return
-        if self._thread is None:
-            self._ensure_thread()
-        self._queue.put(record)
+        with self._lock:
+            self._pending.append(record)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="gateway-usage", daemon=True)
+                self._thread.start()
+            full = len(self._pending) >= self.batch_size
+        if full:
+            self._wake.set()
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            batch: list[UsageRecord] = []
-            markers: list[threading.Event] = []
-            stop = item is None
-            if isinstance(item, UsageRecord):
-                batch.append(item)
-            elif isinstance(item, threading.Event):
-                markers.append(item)
-            deadline = time.monotonic() + self.flush_s
-            while batch and not markers and not stop and len(batch) < self.batch_size:
-                timeout = deadline - time.monotonic()
-                if timeout <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                elif isinstance(item, threading.Event):
-                    markers.append(item)
-                else:
-                    batch.append(item)
-            if batch:
-                self._write(batch)
-            for marker in markers:
-                marker.set()
-            if stop:
-                return
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_s)
+            self._wake.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._write_lock:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            for start in range(0, len(pending), self.batch_size):
+                self._write(pending[start : start + self.batch_size])
 
     def _write(self, batch: list[UsageRecord]) -> None:
         from aiharness.gateway.models import GatewayUsage
@@ -191,19 +174,15 @@ class UsageWriter:
             self.dropped += len(batch)
             log.warning("usage records not written", count=len(batch), error=str(exc)[:200])
 
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every record queued so far is written (tests, shutdown)."""
-        if self._thread is None:
-            return True
-        marker = threading.Event()
-        self._queue.put(marker)
-        return marker.wait(timeout_s)
+    def flush(self) -> None:
+        """Write every record added so far, now, in the calling thread (tests, shutdown)."""
+        self._drain()
 
     def close(self) -> None:
-        self.flush()
         self._closed = True
-        with self._lock:
-            thread, self._thread = self._thread, None
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
         if thread is not None:
-            self._queue.put(None)
             thread.join(10)
+        self._drain()
