@@ -152,3 +152,15 @@ def test_a_trial_without_verdict_frees_the_slot() -> None:
     assert breaker.try_acquire()
     breaker.release()
     assert breaker.try_acquire()
+
+
+def test_the_documented_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from aiharness.features import load_settings
+
+    example = Path(__file__).parents[2] / "examples" / "gateway.toml"
+    monkeypatch.setenv("AIHARNESS_CONFIG_FILE", str(example))
+    table = alias_table(GatewaySettings.of(load_settings()))
+    assert table["code"] == ["gpu2-code", "ws-ollama"]
+    assert table["chat"] == ["gpu1-chat", "gpu2-code", "ws-ollama"]
