@@ -224,3 +224,27 @@ def test_rul_and_tabular_builtins(
     assert metrics["f1"] > 0.6
     assert metrics["roc_auc"] > 0.85
     assert metrics["confusion_matrix"]["classes"] == ["defect", "ok"]
+
+
+def test_a_step_job_that_dies_outside_the_handler_fails_the_run(
+    pl_client: TestClient, pl_app: Any, tmp_path: Path
+) -> None:
+    dataset_id = register(pl_client, write_csv(tmp_path / "data" / "p.csv", sensor_frame(100)))
+    run_id = start(pl_client, dataset_id, "sensor_anomaly", train_rows=50)
+    job_id = pl_client.get(f"/api/runs/{run_id}").json()["steps"][0]["job_id"]
+    # Cancelled through the jobs API before any worker ran it: the step handler never runs.
+    assert pl_client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+    assert pl_client.delete(f"/api/datasets/{dataset_id}").status_code == 204
+    assert pl_client.get(f"/api/runs/{run_id}").status_code == 404
+
+
+def test_a_reconciled_run_shows_why(pl_client: TestClient, pl_app: Any, tmp_path: Path) -> None:
+    dataset_id = register(pl_client, write_csv(tmp_path / "data" / "p.csv", sensor_frame(100)))
+    run_id = start(pl_client, dataset_id, "sensor_anomaly", train_rows=50)
+    job_id = pl_client.get(f"/api/runs/{run_id}").json()["steps"][0]["job_id"]
+    assert pl_client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+    run = pl_client.get(f"/api/runs/{run_id}").json()
+    assert run["status"] == "cancelled"
+    assert run["steps"][0]["status"] == "cancelled"
+    assert run["steps"][1]["status"] == "cancelled"
+    assert run["error"].startswith("step preprocess cancelled")

@@ -259,7 +259,13 @@ def version_file(runtime: PipelinesRuntime, version: DatasetVersion) -> Path:
 def delete_dataset(*, session: Session, runtime: PipelinesRuntime, dataset_id: int) -> None:
     """Delete a dataset, its versions' files and its finished runs; refused while a run of it
     is queued or running."""
+    from aiharness.pipelines.runs import reconcile
+
     dataset = get_dataset_row(session, dataset_id)
+    for run in session.scalars(
+        select(Run).where(Run.dataset_id == dataset_id, Run.status.in_(ACTIVE_RUN_STATUSES))
+    ):
+        reconcile(session, run)
     active = session.scalar(
         select(func.count())
         .select_from(Run)

@@ -58,7 +58,7 @@ def submit_step(*, session: Session, queues: QueueHub, run_id: str, position: in
     session.commit()
 
 
-def _finish_run(session: Session, run_id: str, status: str, error: str | None = None) -> None:
+def finish_run(session: Session, run_id: str, status: str, error: str | None = None) -> None:
     """End an active run and mark its unfinished steps (skipped after a failure)."""
     ended = session.execute(
         update(Run)
@@ -97,7 +97,7 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
         if run is None or run.status not in ACTIVE_RUN_STATUSES:
             return {"skipped": "run is not active"}
         if run.cancel_requested:
-            _finish_run(session, run.id, "cancelled", "cancelled by a user")
+            finish_run(session, run.id, "cancelled", "cancelled by a user")
             return {"cancelled": True}
         step_row = session.query(RunStep).filter_by(run_id=run.id, position=params.position).one()
         if step_row.status not in ("pending", "queued"):
@@ -138,7 +138,7 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
         step_ctx.log("cancelled")
         with ctx.platform.unit_of_work() as session:
             _end_step(session, run_id, params.position, "cancelled", began, None, step_ctx)
-            _finish_run(session, run_id, "cancelled", "cancelled by a user")
+            finish_run(session, run_id, "cancelled", "cancelled by a user")
         raise
     except Exception as exc:
         known = isinstance(exc, (StepFailed, TableError))
@@ -148,7 +148,7 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
             step_ctx.log(traceback.format_exc(limit=20))
         with ctx.platform.unit_of_work() as session:
             _end_step(session, run_id, params.position, "failed", began, message, step_ctx)
-            _finish_run(session, run_id, "failed", f"step {step.name} failed: {message}")
+            finish_run(session, run_id, "failed", f"step {step.name} failed: {message}")
         raise PermanentJobError(f"step {step.name} failed: {message}") from None
     step_ctx.log(f"step {step.name} finished in {time.monotonic() - began:.2f} s")
     with ctx.platform.unit_of_work() as session:
@@ -159,9 +159,9 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
         session.commit()
         _write_metrics(runtime, run)
         if params.position + 1 >= total:
-            _finish_run(session, run_id, "succeeded")
+            finish_run(session, run_id, "succeeded")
         elif run.cancel_requested:
-            _finish_run(session, run_id, "cancelled", "cancelled by a user")
+            finish_run(session, run_id, "cancelled", "cancelled by a user")
         elif run.status in ACTIVE_RUN_STATUSES:
             submit_step(
                 session=session,

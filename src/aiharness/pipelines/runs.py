@@ -112,7 +112,10 @@ def list_runs(
         query = query.where(Run.dataset_id == dataset_id)
     if status is not None:
         query = query.where(Run.status == status)
-    return [to_public(r) for r in session.scalars(query)]
+    found = list(session.scalars(query))
+    for run in found:
+        reconcile(session, run)
+    return [to_public(r) for r in found]
 
 
 def find_run_id(session: Session, run_id: str) -> str:
@@ -128,9 +131,34 @@ def find_run_id(session: Session, run_id: str) -> str:
     raise NotFound(f"no run {run_id}", code="run_not_found")
 
 
+def reconcile(session: Session, run: Run) -> None:
+    """Fail an active run whose current step's job ended without the step handler recording
+    it (a worker killed mid-step and its job failed by the orphan sweep, a job cancelled
+    through the jobs API): otherwise the run would show "running" forever."""
+    from aiharness.jobs.models import Job
+    from aiharness.pipelines.runner import finish_run
+
+    if run.status not in ACTIVE_RUN_STATUSES:
+        return
+    for step in _steps(session, run.id):
+        if step.status not in ("queued", "running") or not step.job_id:
+            continue
+        job = session.get(Job, step.job_id)
+        if job is None or job.status not in ("failed", "cancelled"):
+            continue
+        status = "cancelled" if job.status == "cancelled" else "failed"
+        reason = job.error or job.status_reason or f"its job {job.status}"
+        step.status, step.error = status, reason
+        session.flush()
+        finish_run(session, run.id, status, f"step {step.name} {status}: {reason}")
+        session.refresh(run)
+        return
+
+
 def get_run(*, session: Session, run_id: str) -> RunDetail:
     run = session.get(Run, find_run_id(session, run_id))
     assert run is not None
+    reconcile(session, run)
     dataset = session.get(Dataset, run.dataset_id)
     return RunDetail(
         **to_public(run).model_dump(),
