@@ -149,7 +149,7 @@ def test_ui_actions_answer_with_a_message_and_refresh(client: TestClient) -> Non
     assert 'class="flash down"' in refused.text
     retried = client.post(f"/ui/jobs/{job_id}/retry", params={"lang": "ko"})
     assert "작업을 다시 대기열에 넣었습니다." in retried.text
-    detail = client.get(f"/jobs/{job_id}", headers=HTML)
+    detail = client.get(f"/jobs/{job_id}", params={"lang": "en"}, headers=HTML)
     assert "retried by hand" in detail.text
     partial = client.get("/ui/partials/jobs", params={"status": "queued"})
     assert f'data-job-id="{job_id}"' in partial.text
