@@ -150,3 +150,6 @@ def test_error_pages_explain_in_korean_and_keep_the_detail(client: TestClient) -
     assert "찾을 수 없습니다" in unknown and "404 · Not Found" in unknown
     english = client.get("/no-such-page", headers={"Accept": "text/html"}).text
     assert "Technical detail" in english and "문제" not in english
+    # English readers get the server's own message, with its hints, unchanged.
+    flash = client.post("/ui/knowledge/nowhere/delete").text
+    assert "`aiharness collections create nowhere`" in flash

@@ -21,6 +21,7 @@ from aiharness.web.i18n import LANG_COOKIE, SUPPORTED, Catalogs, choose_language
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 PAGE_SURFACE = "page"
 FRAGMENT_SURFACE = "fragment"
+SERVER_LANG = "en"  # the language of messages the platform writes (errors, job notes, details)
 # Error pages with a sentence of their own; other statuses get "error.status.other".
 ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503)
 
@@ -113,7 +114,7 @@ class WebUI:
         def tx(text: str | None) -> str:
             if not text:
                 return ""
-            return catalogs.phrase(lang, text) or text
+            return explain(catalogs, lang, text) or text
 
         def duration(seconds: float | None) -> str:
             return "–" if seconds is None else catalogs.duration(lang, max(seconds, 0.0))
@@ -166,7 +167,7 @@ class WebUI:
                 "status_code": status_code,
                 "message": message,
                 "headline": self.catalogs.translate(lang, f"error.status.{known}"),
-                "explained": self.catalogs.phrase(lang, message),
+                "explained": explain(self.catalogs, lang, message),
             },
             active=active or self.section_of(request.url.path),
             status_code=status_code,
@@ -174,7 +175,7 @@ class WebUI:
 
     def fragment_error(self, request: Request, info: ErrorInfo) -> Response:
         """HTMX swaps only 2xx answers; the flash says what went wrong where the user acted."""
-        known = self.catalogs.phrase(choose_language(request), info.message)
+        known = explain(self.catalogs, choose_language(request), info.message)
         return self.flash(request, ok=False, text=known or info.message)
 
     def page_error(self, request: Request, info: ErrorInfo) -> Response:
@@ -186,6 +187,12 @@ class WebUI:
             response.headers.update(info.headers)
             return response
         return render_api_error(request, info)
+
+
+def explain(catalogs: Catalogs, lang: str, message: str) -> str | None:
+    """A server message in the reader's language, or None to show it as written: the platform
+    writes English, so English readers get the original with all its detail and hints."""
+    return None if lang == SERVER_LANG else catalogs.phrase(lang, message)
 
 
 def get_web(request: Request) -> WebUI:
