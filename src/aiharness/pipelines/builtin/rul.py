@@ -25,9 +25,8 @@ def preprocess(ctx: StepContext) -> dict[str, Any]:
     frame = ctx.load_dataset()
     unit, cycle = ctx.params["unit_column"], ctx.params["cycle_column"]
     require(frame, [unit, cycle], "unit/cycle")
-    for name in (unit, cycle):
-        if not pd.api.types.is_numeric_dtype(frame[name]) and name == cycle:
-            raise StepFailed(f"cycle column {name} is not numeric")
+    if not pd.api.types.is_numeric_dtype(frame[cycle]):
+        raise StepFailed(f"cycle column {cycle} is not numeric")
     sensors = numeric_columns(
         frame, chosen=split_names(ctx.params["sensors"]), exclude=[unit, cycle]
     )
