@@ -224,6 +224,19 @@ class SqliteKnowledgeStore:
         )
         return conn.execute(_expanding(sql, params), params).all()
 
+    def _match_expression(self, conn: Connection, terms: list[str]) -> tuple[str | None, bool]:
+        """The FTS5 MATCH a search over every collection uses for ``terms``, and whether it is
+        the AND of a query made only of common terms (benchmarks/bench_search_latency.py)."""
+        collection_ids, n, _ = self._corpus(conn, None)
+        dfs = _document_frequencies(conn, collection_ids, terms)
+        present = [t for t in terms if dfs.get(t)]
+        matching = candidate_terms(dfs, present, n)
+        if not matching:
+            return None, False
+        if len(present) > 1 and dfs[matching[0]] > candidate_budget(n):
+            return self._conjunctive_match(conn, dfs, "", {}, candidate_budget(n)), True
+        return fts_query(matching), False
+
     @staticmethod
     def _conjunctive_match(
         conn: Connection, dfs: dict[str, int], where: str, params: dict[str, Any], budget: int
