@@ -4,7 +4,9 @@ carry their instant and zone for the browser to show in the viewer's own zone.""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -153,3 +155,22 @@ def test_error_pages_explain_in_korean_and_keep_the_detail(client: TestClient) -
     # English readers get the server's own message, with its hints, unchanged.
     flash = client.post("/ui/knowledge/nowhere/delete").text
     assert "`aiharness collections create nowhere`" in flash
+
+
+def test_a_feature_translates_its_own_messages_with_msg_keys(tmp_path: Path) -> None:
+    for lang, shell, feature in [
+        ("en", {"x": "x"}, {"msg.demo.up": "{up}/{total} backends up", "msg.demo.off": "off"}),
+        (
+            "ko",
+            {"x": "x"},
+            {"msg.demo.up": "백엔드 {total}개 중 {up}개 정상", "msg.demo.off": "꺼짐"},
+        ),
+    ]:
+        (tmp_path / "demo").mkdir(exist_ok=True)
+        (tmp_path / f"{lang}.json").write_text(json.dumps(shell), encoding="utf-8")
+        (tmp_path / "demo" / f"{lang}.json").write_text(json.dumps(feature), encoding="utf-8")
+    catalogs = Catalogs.load(tmp_path)
+    assert catalogs.phrase("ko", "2/3 backends up") == "백엔드 3개 중 2개 정상"
+    assert catalogs.phrase("ko", "off") == "꺼짐"
+    assert catalogs.phrase("ko", "2/3 backends down") is None
+    assert catalogs.phrase("ko", "offline") is None  # whole messages only

@@ -19,6 +19,8 @@ LANG_COOKIE = "aiharness_lang"
 @dataclass(frozen=True)
 class Catalogs:
     strings: dict[str, dict[str, str]]
+    # Features' own message patterns (see ``feature_phrases``), built once when loaded.
+    derived: tuple[tuple[str, re.Pattern[str]], ...] = ()
 
     @classmethod
     def load(cls, directory: Path = LOCALES_DIR) -> Catalogs:
@@ -34,7 +36,7 @@ class Catalogs:
                     raise ValueError(f"{path}: keys defined twice: {', '.join(sorted(twice))}")
                 merged.update(part)
             strings[lang] = merged
-        return cls(strings)
+        return cls(strings, tuple(feature_phrases(strings[DEFAULT_LANG])))
 
     def translate(self, lang: str, key: str, **params: object) -> str:
         # A missing key shows itself rather than a blank: tests check both catalogs are complete.
@@ -46,8 +48,9 @@ class Catalogs:
 
     def phrase(self, lang: str, text: str) -> str | None:
         """``text`` (a message the server wrote in English: a job's note, a health detail, an
-        error) in ``lang`` when it is one of the known ``PHRASES``; None when it is not."""
-        for key, pattern in PHRASES:
+        error) in ``lang`` when it is one of the known ``PHRASES`` or matches the English text
+        of a feature's ``msg.*`` key; None when it is not."""
+        for key, pattern in (*PHRASES, *self.derived):
             match = pattern.fullmatch(text.strip())
             if match is not None:
                 params = {k: ("0" if v == "no" else v) for k, v in match.groupdict().items()}
@@ -156,6 +159,33 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("msg.err.query_empty", r"the query is empty"),
     ]
 )
+
+
+def feature_phrases(english: dict[str, str]) -> list[tuple[str, re.Pattern[str]]]:
+    """A feature translates its own messages with ``msg.*`` keys: the English text with its
+    ``{placeholders}`` is the pattern (``"{up}/{total} backends up"``), no code needed."""
+    known = {key for key, _ in PHRASES}
+    return [
+        (key, template_pattern(text))
+        for key, text in english.items()
+        if key.startswith("msg.") and key not in known
+    ]
+
+
+def template_pattern(template: str) -> re.Pattern[str]:
+    """``"{file} is empty."`` -> a full-match pattern with a named group per placeholder."""
+    parts = re.split(r"\{(\w+)\}", template)
+    seen: set[str] = set()
+    pattern = []
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            pattern.append(re.escape(part))
+        elif part in seen:
+            pattern.append(f"(?P={part})")
+        else:
+            seen.add(part)
+            pattern.append(f"(?P<{part}>.+?)")
+    return re.compile("".join(pattern), re.DOTALL)
 
 
 def iso_utc(moment: datetime) -> str:
