@@ -23,6 +23,11 @@ from aiharness.gateway.schemas import (
 router = APIRouter(tags=["gateway"])
 v1 = APIRouter(tags=["openai"], route_class=OpenAIRoute)
 CREATED = 1_700_000_000  # OpenAI lists a creation time; aliases have none worth telling
+_OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed request (OpenAI error shape; `param` names the field)."},
+    404: {"description": "Unknown model (`model_not_found`)."},
+    503: {"description": "Every backend of the model is down (`Retry-After` says when to retry)."},
+}
 
 _CHAT_BODY = {
     "requestBody": {
@@ -83,6 +88,7 @@ def list_models(runtime: GatewayDep, _p: CurrentPrincipal) -> dict[str, Any]:
     summary="Chat completion (streaming with `stream: true`)",
     openapi_extra=_CHAT_BODY,
     response_model=None,
+    responses=_OPENAI_ERRORS,
 )
 async def chat_completions(
     request: Request, runtime: GatewayDep, principal: CurrentPrincipal
@@ -100,7 +106,12 @@ async def chat_completions(
     return JSONResponse(await runtime.complete(body, caller=principal.id))
 
 
-@v1.post("/v1/embeddings", summary="Embeddings", openapi_extra=_EMBEDDINGS_BODY)
+@v1.post(
+    "/v1/embeddings",
+    summary="Embeddings",
+    openapi_extra=_EMBEDDINGS_BODY,
+    responses=_OPENAI_ERRORS,
+)
 async def embeddings(
     request: Request, runtime: GatewayDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -122,12 +133,20 @@ def gateway_usage(
     return service.recent_usage(session=session, limit=limit)
 
 
-@router.post("/api/gateway/backends/{name}/test", summary="Probe one backend now")
+@router.post(
+    "/api/gateway/backends/{name}/test",
+    summary="Probe one backend now",
+    responses={404: {"description": "No backend of that name."}},
+)
 async def probe_backend(name: str, runtime: GatewayDep, _p: CurrentPrincipal) -> BackendTest:
     return await service.test_backend(runtime, name)
 
 
-@router.post("/api/gateway/reload", summary="Re-read the config file's gateway section")
+@router.post(
+    "/api/gateway/reload",
+    summary="Re-read the config file's gateway section",
+    responses={422: {"description": "The config file is invalid; nothing changed."}},
+)
 def reload_gateway(runtime: GatewayDep, _p: CurrentPrincipal) -> ReloadResult:
     return service.reload(runtime)
 
