@@ -304,6 +304,30 @@ def start_litellm(
 
 
 # -- the run ----------------------------------------------------------------------------------
+AUTO_SAMPLES = [
+    "펌프 P-101의 진동이 심합니다. 점검 절차를 알려 주세요.",
+    "파이썬 함수가 리스트를 반환하지 않아요",
+    "What is the recommended maintenance interval for a centrifugal pump?",
+    'Traceback (most recent call last):\n  File "main.py", line 3\nValueError: bad value',
+    "보일러 안전 점검 항목은 무엇인가요? " * 40,  # a long message: the rules read its tail
+]
+
+
+def auto_rule_us(rounds: int = 2000) -> tuple[float, float]:
+    """Median and p99 microseconds of the ``auto`` chat/code choice over the samples."""
+    from aiharness.gateway.routing import choose_alias
+
+    timings = []
+    for _ in range(rounds):
+        for text in AUTO_SAMPLES:
+            messages = [{"role": "user", "content": text}]
+            started = time.perf_counter()
+            choose_alias("auto", messages)
+            timings.append((time.perf_counter() - started) * 1e6)
+    timings.sort()
+    return statistics.median(timings), timings[int(0.99 * len(timings))]
+
+
 def measure(name: str, port: int, args: argparse.Namespace) -> dict[str, Result]:
     load(port, concurrency=4, requests=args.warmup)  # connections, caches, JIT-free warm-up
     found = {
@@ -355,6 +379,8 @@ def main() -> None:
         try:
             wait_http(f"http://127.0.0.1:{stub_port}/v1/models")
             print(f"cpus: {os.cpu_count()}, samples per latency run: {args.samples}")
+            median_us, p99_us = auto_rule_us()
+            print(f"`auto` chat/code choice: median {median_us:.1f} us, p99 {p99_us:.0f} us")
             direct = measure("stub", stub_port, args)
             gateway, gw_port = start_gateway(stub_port, folder)
             processes.append(gateway)
