@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
-from aiharness.deps import CurrentPrincipal, SessionDep
+from aiharness.api_errors import error_responses
+from aiharness.deps import MAX_ROW_ID, CurrentPrincipal, Offset, RowId, SessionDep
 from aiharness.jobs.deps import QueuesDep
 from aiharness.pipelines import datasets, runs
 from aiharness.pipelines.deps import PipelinesDep
@@ -25,7 +26,7 @@ from aiharness.pipelines.schemas import (
     RunPublic,
 )
 
-router = APIRouter(tags=["pipelines"])
+router = APIRouter(tags=["pipelines"], responses=error_responses(403, 404, 409, 413, 415, 422, 503))
 
 
 @router.post(
@@ -76,7 +77,7 @@ def list_datasets(session: SessionDep, _p: CurrentPrincipal) -> list[DatasetPubl
 
 
 @router.get("/api/datasets/{dataset_id}", summary="One dataset: profile, versions, preview")
-def show_dataset(dataset_id: int, session: SessionDep, _p: CurrentPrincipal) -> DatasetDetail:
+def show_dataset(dataset_id: RowId, session: SessionDep, _p: CurrentPrincipal) -> DatasetDetail:
     return datasets.get_dataset(session=session, dataset_id=dataset_id)
 
 
@@ -87,7 +88,7 @@ def show_dataset(dataset_id: int, session: SessionDep, _p: CurrentPrincipal) -> 
     responses={409: {"description": "A queued or running run uses it."}},
 )
 def delete_dataset(
-    dataset_id: int, session: SessionDep, runtime: PipelinesDep, _p: CurrentPrincipal
+    dataset_id: RowId, session: SessionDep, runtime: PipelinesDep, _p: CurrentPrincipal
 ) -> Response:
     datasets.delete_dataset(session=session, runtime=runtime, dataset_id=dataset_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -116,10 +117,10 @@ def start_run(
 def list_runs(
     session: SessionDep,
     _p: CurrentPrincipal,
-    dataset_id: Annotated[int | None, Query(ge=1)] = None,
+    dataset_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[RunPublic]:
     return runs.list_runs(
         session=session, dataset_id=dataset_id, status=status_, limit=limit, offset=offset

@@ -84,10 +84,12 @@ class PipelineList(BaseModel):
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    dataset_id: int = Field(ge=1)
+    dataset_id: int = Field(ge=1, le=2**63 - 1)
     pipeline: str = Field(min_length=1, max_length=128)
     params: dict[str, Any] = Field(default_factory=dict)
-    version_id: int | None = Field(None, ge=1, description="Empty: the latest version.")
+    version_id: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="Empty: the latest version."
+    )
 
 
 class RerunCreate(BaseModel):

@@ -23,6 +23,7 @@ from aiharness.web import api_docs
 from aiharness.web.templating import (
     FRAGMENT_SURFACE,
     PAGE_SURFACE,
+    DashboardCard,
     NavItem,
     WebDep,
     WebUI,
@@ -74,7 +75,11 @@ def mount_web(app: FastAPI, features: Sequence[Feature]) -> WebUI:
     declared: list[NavItem] = [item for m in modules for item in getattr(m, "NAV", ())]
     claimed = {item.key for item in declared}
     planned = [item for item in PLANNED if item.key not in claimed]
-    web = WebUI(nav=tuple(sorted([*declared, *planned], key=lambda i: i.order)))
+    cards: list[DashboardCard] = [c for m in modules for c in getattr(m, "DASHBOARD", ())]
+    web = WebUI(
+        nav=tuple(sorted([*declared, *planned], key=lambda i: i.order)),
+        cards=tuple(sorted(cards, key=lambda c: c.order)),
+    )
     app.state.web = web
     surfaces_of(app).register(PAGE_SURFACE, web.page_error, claims_unmatched=False)
     surfaces_of(app).register(FRAGMENT_SURFACE, web.fragment_error, claims_unmatched=False)

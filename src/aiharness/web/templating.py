@@ -35,6 +35,15 @@ class NavItem:
     order: int
 
 
+@dataclass(frozen=True)
+class DashboardCard:
+    """A card a feature adds to the dashboard: a title and the HTMX partial that fills it."""
+
+    title_key: str
+    url: str
+    order: int
+
+
 class PageRoute(APIRoute):
     """Whole pages of the web UI: their errors render as an HTML error page."""
 
@@ -62,10 +71,13 @@ def is_htmx(request: Request) -> bool:
 
 
 class WebUI:
-    def __init__(self, nav: tuple[NavItem, ...] = ()) -> None:
+    def __init__(
+        self, nav: tuple[NavItem, ...] = (), cards: tuple[DashboardCard, ...] = ()
+    ) -> None:
         self.catalogs = Catalogs.load()
         self.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))  # autoescape on for .html
         self.nav = nav
+        self.cards = cards
 
     def render(
         self,

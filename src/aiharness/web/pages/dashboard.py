@@ -34,6 +34,7 @@ async def dashboard(
             "data_dir": str(platform.settings.data_dir.resolve()),
             "database": describe_url(platform.settings.resolved_database_url),
             "events": recent.items,
+            "cards": web.cards,
         },
         active="dashboard",
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import Form, Request, UploadFile
+from fastapi import Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
@@ -17,11 +17,12 @@ from aiharness.pipelines import datasets, runs
 from aiharness.pipelines.deps import PipelinesDep
 from aiharness.pipelines.runtime import PipelinesRuntime
 from aiharness.pipelines.schemas import RunCreate, RunDetail
-from aiharness.web.templating import NavItem, WebDep, fragment_router, page_router
+from aiharness.web.templating import DashboardCard, NavItem, WebDep, fragment_router, page_router
 
 router = page_router()
 fragments = fragment_router()
 NAV = (NavItem("datasets", "/datasets", 50), NavItem("runs", "/runs", 55))
+DASHBOARD = (DashboardCard("pipelines.dashboard.recent", "/ui/runs/table?limit=5", 50),)
 ACTIVE = ("queued", "running")
 LOG_LINES = 200
 CHART_ORDER = ("anomaly_score", "rul_pred_vs_actual", "pred_vs_actual", "confusion_matrix")
@@ -139,9 +140,13 @@ def runs_page(
 
 @fragments.get("/ui/runs/table", response_class=HTMLResponse)
 def runs_table(
-    request: Request, web: WebDep, session: SessionDep, _p: CurrentPrincipal
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    _p: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
 ) -> HTMLResponse:
-    items = runs.list_runs(session=session, limit=100)
+    items = runs.list_runs(session=session, limit=limit)
     return web.render(
         request,
         "_pipelines_runs_table.html",
