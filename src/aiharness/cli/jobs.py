@@ -100,7 +100,7 @@ def jobs_table(items: list[JobPublic], title: str | None = None) -> Table:
             done += f" {p.rate_per_s:.1f}/s"
         if p.eta_s is not None:
             done += f" {format_duration(p.eta_s)} left"
-        row = [job.id[:12], job.type, _status(job)]
+        row: list[ProgressBar | str] = [job.id[:12], job.type, _status(job)]
         if wide:
             row.append(_progress_cell(job))
         row += [done, f"{job.attempts}/{job.max_attempts}", _ago(job.created_at), note[:120]]

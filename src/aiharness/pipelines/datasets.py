@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from aiharness.db.base import utcnow
 from aiharness.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unsupported
+from aiharness.pipelines.formats import FORMATS, TableError, format_of
 from aiharness.pipelines.models import ACTIVE_RUN_STATUSES, Dataset, DatasetVersion, Run, RunStep
 from aiharness.pipelines.runtime import PipelinesRuntime
 from aiharness.pipelines.schemas import (
@@ -24,7 +25,6 @@ from aiharness.pipelines.schemas import (
     DatasetRegistered,
     VersionPublic,
 )
-from aiharness.pipelines.tables import FORMATS, TableError, format_of, profile, read_table
 
 CHUNK = 1024 * 1024
 NAME_LIMIT = 200
@@ -139,6 +139,8 @@ def register_stream(
         suffix = next(s for s, f in FORMATS.items() if f == fmt and file_name.lower().endswith(s))
         stored = runtime.datasets_dir / sha[:2] / f"{sha}{suffix}"
         try:
+            from aiharness.pipelines.tables import profile, read_table  # pandas: on use
+
             frame, info = read_table(temp, name=file_name)
         except TableError as exc:
             raise Invalid(str(exc), code="unreadable_table") from None

@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from aiharness.errors import Invalid
+
+if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
 ParamType = Literal["int", "float", "str", "bool"]
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
@@ -82,6 +84,8 @@ class StepContext:
         path = self.path(f"{name}.parquet")
         if not path.exists():
             raise StepFailed(f"artifact {name} is missing; did the step that writes it run?")
+        import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
         return pd.read_parquet(path)
 
     def save_model(self, model: Any, name: str = "model") -> None:

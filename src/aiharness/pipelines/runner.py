@@ -28,9 +28,9 @@ from aiharness.jobs.schemas import JobCreate
 from aiharness.observability.logging import get_logger
 from aiharness.pipelines.datasets import version_file
 from aiharness.pipelines.definition import StepContext, StepFailed
+from aiharness.pipelines.formats import TableError
 from aiharness.pipelines.models import ACTIVE_RUN_STATUSES, DatasetVersion, Run, RunStep
 from aiharness.pipelines.runtime import PipelinesRuntime
-from aiharness.pipelines.tables import TableError
 
 log = get_logger("aiharness.pipelines.runner")
 JOB_TYPE = "pipelines.step"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiharness.config import Settings
-from aiharness.pipelines.registry import PipelineRegistry
 from aiharness.pipelines.settings import PipelinesSettings
+
+if TYPE_CHECKING:
+    from aiharness.pipelines.registry import PipelineRegistry
 
 
 class PipelinesRuntime:
@@ -17,7 +20,10 @@ class PipelinesRuntime:
 
     @cached_property
     def registry(self) -> PipelineRegistry:
-        # Built on first use so that processes that never run a pipeline import no user code.
+        # Built on first use: processes that never run a pipeline import neither user code nor
+        # pandas and scikit-learn (seconds of start-up on a busy 2-core machine).
+        from aiharness.pipelines.registry import PipelineRegistry
+
         return PipelineRegistry(self.section.resolved_user_dir(self.settings))
 
     @property

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 from charset_normalizer import from_bytes
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".xlsx": "excel"}
+from aiharness.pipelines.formats import FORMATS, TableError, format_of
+
 DELIMITERS = ",;\t|"
 PREVIEW_ROWS = 20
 SNIFF_BYTES = 64 * 1024
@@ -22,16 +23,7 @@ MIN_TIME_SHARE = 0.9
 TIME_NAMES = ("time", "timestamp", "datetime", "date", "시간", "일시", "날짜")
 
 
-class TableError(ValueError):
-    """The file cannot be read as a table; the message says why in one line."""
-
-
-def format_of(name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    if suffix not in FORMATS:
-        known = ", ".join(sorted(FORMATS))
-        raise TableError(f"{name}: unsupported file type {suffix or '(none)'}; use one of {known}")
-    return FORMATS[suffix]
+__all__ = ["FORMATS", "TableError", "format_of", "profile", "read_table", "time_column"]
 
 
 def decode(data: bytes, name: str) -> tuple[str, str]:
