@@ -282,10 +282,23 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return surfaces_of(request.app).render(request, validation_info(list(exc.errors())))
 
 
+async def _unencodable_text(request: Request, exc: Exception) -> Response:
+    # JSON may carry lone surrogates (``"\\udb8b"``) that no database or file system takes.
+    assert isinstance(exc, UnicodeEncodeError)
+    info = ErrorInfo(
+        422,
+        "invalid_text",
+        "the request contains text that is not valid Unicode (a lone surrogate character); "
+        "send UTF-8 text",
+    )
+    return surfaces_of(request.app).render(request, info)
+
+
 def install_error_handlers(app: FastAPI) -> ErrorSurfaces:
     surfaces = ErrorSurfaces(app)
     app.state.error_surfaces = surfaces
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(UnicodeEncodeError, _unencodable_text)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return surfaces

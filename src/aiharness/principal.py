@@ -26,7 +26,7 @@ class Principal:
 LOCAL_PRINCIPAL = Principal(id="local", name="local", roles=frozenset({"admin"}))
 
 
-def get_current_principal(request: Request) -> Principal:
+async def get_current_principal(request: Request) -> Principal:
     principal = LOCAL_PRINCIPAL
     request.state.principal = principal
     return principal

@@ -40,3 +40,13 @@ def test_a_nul_byte_in_an_ingest_path_is_422(client: TestClient) -> None:
     response = client.post("/api/ingest", json={"path": "/tmp/a\u0000b", "collection": "c"})
     assert response.status_code == 422
     assert "path" in response.json()["error"]["message"]
+
+
+def test_text_with_a_lone_surrogate_is_422_not_500(client: TestClient) -> None:
+    body = b'{"path": "/tmp/bad\\udb8b.csv"}'
+    response = client.post(
+        "/api/datasets", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] in {"validation_error", "invalid_text"}
+    assert client.get("/api/datasets").json() == []

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aiharness.feature import Feature
-from aiharness.gateway.settings import GatewaySettings
 
 if TYPE_CHECKING:
     from aiharness.gateway.runtime import GatewayRuntime
@@ -34,7 +33,7 @@ def _services(platform: Platform) -> Sequence[BackgroundService]:
 
 FEATURE = Feature(
     name="gateway",
-    settings=GatewaySettings,
+    settings="aiharness.gateway.settings:GatewaySettings",
     models="aiharness.gateway.models",
     routers=("aiharness.gateway.router:router",),
     install=_install,

@@ -47,7 +47,12 @@ class DatasetRegistered(BaseModel):
 class DatasetPathCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, max_length=4000, description="File on the server.")
+    path: str = Field(
+        min_length=1,
+        max_length=4000,
+        pattern=r"^[^\x00]*$",
+        description="File on the server (no NUL characters).",
+    )
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
 
