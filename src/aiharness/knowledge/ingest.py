@@ -37,7 +37,7 @@ from aiharness.jobs.registry import PermanentJobError, job_type
 from aiharness.jobs.schemas import JobCreate
 from aiharness.knowledge import reembed, service
 from aiharness.knowledge.analysis import KeywordAnalyzer, get_analyzer
-from aiharness.knowledge.chunking import ChunkingConfig, chunk_document
+from aiharness.knowledge.chunking import ChunkingConfig, chunk_document, keyword_text
 from aiharness.knowledge.documents import Chunk as TextChunk
 from aiharness.knowledge.documents import ParseError
 from aiharness.knowledge.embedders import Embedder, EmbedderError, EmbedderInputError
@@ -343,7 +343,8 @@ class IngestPipeline:
         chunks = chunk_document(parsed, self.chunking)
         if not chunks:
             raise ParseError(f"{task.file_name} contains no text to index.")
-        terms = self.analyzer.terms_batch([c.text for c in chunks])
+        # Keywords include the heading path, so titles and headings count for every chunk.
+        terms = self.analyzer.terms_batch([keyword_text(c) for c in chunks])
         return _Prepared(task=task, chunks=chunks, terms=terms, page_count=parsed.page_count)
 
     def _produce(self, tasks: Sequence[_Task], out: queue.Queue[object]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
@@ -195,7 +196,11 @@ def delete_document(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+HINT_HEADER = "X-Aiharness-Hint"
+
+
 def _search(
+    response: Response,
     session: SessionDep,
     runtime: KnowledgeDep,
     _p: CurrentPrincipal,
@@ -207,14 +212,22 @@ def _search(
         bool, Query(description="Only the best passage of each document (k documents)")
     ] = False,
 ) -> list[SearchHit]:
-    return runtime.search(
-        session=session,
-        query=q,
-        k=k,
-        mode=mode,
-        collection=collection,
-        per_document=per_document,
-    )
+    """An empty collection is not an outage: 200 with no hits and a hint header saying why."""
+    try:
+        return runtime.search(
+            session=session,
+            query=q,
+            k=k,
+            mode=mode,
+            collection=collection,
+            per_document=per_document,
+        )
+    except retrieval.NothingIndexedError as exc:
+        # Headers are ASCII: a Korean collection name travels percent-encoded.
+        response.headers[HINT_HEADER] = quote(exc.message, safe=" `'/:;,.()-_=?!@")
+        if exc.retry_after_s:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return []
 
 
 router.add_api_route(
