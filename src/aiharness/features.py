@@ -7,16 +7,17 @@ central. Importing this module is cheap: descriptions name their modules as stri
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiharness import config
-from aiharness.config import Settings
 from aiharness.events.feature import FEATURE as EVENTS
-from aiharness.feature import Feature
+from aiharness.feature import Feature, settings_section
 from aiharness.gateway.feature import FEATURE as GATEWAY
 from aiharness.jobs.feature import FEATURE as JOBS
 from aiharness.knowledge.feature import FEATURE as KNOWLEDGE
 from aiharness.pipelines.feature import FEATURE as PIPELINES
+
+if TYPE_CHECKING:
+    from aiharness.config import Settings
 
 FEATURES: tuple[Feature, ...] = (
     EVENTS,
