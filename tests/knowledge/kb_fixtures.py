@@ -16,8 +16,7 @@ from fastapi.testclient import TestClient
 from aiharness.app import create_app
 from aiharness.config import Settings
 from aiharness.features import make_settings
-from aiharness.jobs.worker import JobRunner
-from aiharness.platform import Platform
+from tests.fixtures.jobs import drain_jobs as drain_jobs  # re-exported for the tests here
 
 PUMP_KO = (
     "원심 펌프 정비 절차. 운전을 멈추고 전원을 차단한 뒤 베어링 온도를 점검한다. "
@@ -58,20 +57,6 @@ def kb_app(kb_settings: Settings) -> FastAPI:
 def kb_client(kb_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(kb_app) as client:
         yield client
-
-
-def drain_jobs(platform: Platform, *, limit: int = 20) -> list[str]:
-    """Run every job waiting in the platform's queue, in this process, until none is left."""
-    runner = JobRunner(platform=platform, worker_id="test-inline-worker")
-    ran: list[str] = []
-    queue = runner.queues.get("default")
-    for _ in range(limit):
-        job_id = queue.receive()
-        if job_id is None:
-            break
-        runner(job_id)
-        ran.append(job_id)
-    return ran
 
 
 @pytest.fixture

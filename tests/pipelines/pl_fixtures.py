@@ -15,8 +15,7 @@ from fastapi.testclient import TestClient
 from aiharness.app import create_app
 from aiharness.config import Settings
 from aiharness.features import make_settings
-from aiharness.jobs.worker import JobRunner
-from aiharness.platform import Platform
+from tests.fixtures.jobs import drain_jobs as drain_jobs  # re-exported for the tests here
 
 
 def pl_settings_for(
@@ -47,21 +46,6 @@ def pl_app(pl_settings: Settings) -> FastAPI:
 def pl_client(pl_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(pl_app) as client:
         yield client
-
-
-def drain_jobs(platform: Platform, *, limit: int = 50) -> list[str]:
-    """Run every job waiting in the platform's queue, in this process, until none is left
-    (steps queue their successors, so a whole run drains)."""
-    runner = JobRunner(platform=platform, worker_id="test-inline-worker")
-    ran: list[str] = []
-    queue = runner.queues.get("default")
-    for _ in range(limit):
-        job_id = queue.receive()
-        if job_id is None:
-            break
-        runner(job_id)
-        ran.append(job_id)
-    return ran
 
 
 @pytest.fixture
