@@ -1,0 +1,1 @@
+"""The ``assistant`` feature: grounded answers with citations, chat sessions and feedback."""
