@@ -115,6 +115,25 @@ def models(runtime: GatewayRuntime) -> list[ModelInfo]:
     return runtime.models()
 
 
+def _backends_of(runtime: GatewayRuntime, alias: str) -> list[str]:
+    if alias == "auto":
+        return [*runtime.aliases.get("chat", []), *runtime.aliases.get("code", [])]
+    return [n for n in runtime.aliases.get(alias, []) if n in runtime.slots]
+
+
+def serves(runtime: GatewayRuntime, alias: str) -> bool:
+    """True when ``alias`` (or ``auto``) has at least one configured backend."""
+    return bool(_backends_of(runtime, alias))
+
+
+def context_length(runtime: GatewayRuntime, alias: str) -> int | None:
+    """The smallest context window (tokens) among the backends of ``alias``: a prompt that
+    fits it fits whichever backend failover picks. None for an alias without backends."""
+    slots = runtime.slots
+    lengths = [slots[n].settings.context_length for n in _backends_of(runtime, alias) if n in slots]
+    return min(lengths) if lengths else None
+
+
 __all__ = [
     "ChatAnswer",
     "ChatDelta",
@@ -122,6 +141,8 @@ __all__ = [
     "ModelInfo",
     "Usage",
     "chat",
+    "context_length",
     "models",
+    "serves",
     "stream_chat",
 ]
