@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from aiharness.errors import DomainError, Unavailable
+from aiharness.errors import DomainError, RateLimited, Unauthenticated, Unavailable
 
 API_SURFACE = "api"
 OPENAI_SURFACE = "openai"
@@ -31,7 +31,9 @@ STATUS_BY_KIND = {
     "invalid": 422,
     "too_large": 413,
     "unsupported": 415,
+    "unauthenticated": 401,
     "forbidden": 403,
+    "rate_limited": 429,
     "unavailable": 503,
 }
 
@@ -50,12 +52,14 @@ class ErrorBody(BaseModel):
 
 _WHY = {
     400: "The request could not be read.",
+    401: "No valid credentials: sign in or send `Authorization: Bearer <key>`.",
     403: "Not allowed (e.g. a path outside the allowed folders).",
     404: "No such thing.",
     409: "The thing is not in a state that allows this.",
     413: "Larger than a configured limit.",
     415: "A file type the platform cannot read.",
     422: "Invalid input; `details` lists each problem.",
+    429: "Too many requests: the caller's rate limit; `Retry-After` says when to try again.",
     503: "A dependency is down or busy; `Retry-After` says when to try again.",
 }
 
@@ -105,8 +109,10 @@ def status_code_of(error: DomainError) -> int:
 
 def info_of(error: DomainError) -> ErrorInfo:
     headers: dict[str, str] = {}
-    if isinstance(error, Unavailable) and error.retry_after_s is not None:
+    if isinstance(error, Unavailable | RateLimited) and error.retry_after_s is not None:
         headers["Retry-After"] = str(error.retry_after_s)
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
     return ErrorInfo(status_code_of(error), error.code, error.message, error.details, headers)
 
 

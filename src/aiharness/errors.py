@@ -58,6 +58,13 @@ class Unsupported(DomainError):
     default_code = "unsupported"
 
 
+class Unauthenticated(DomainError):
+    """The caller is unknown: no credentials, or a wrong, expired or revoked key or session."""
+
+    kind = "unauthenticated"
+    default_code = "unauthenticated"
+
+
 class Forbidden(DomainError):
     """The caller may not do this."""
 
@@ -78,6 +85,25 @@ class Unavailable(DomainError):
         code: str | None = None,
         details: Any = None,
         retry_after_s: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after_s = retry_after_s
+
+
+class RateLimited(DomainError):
+    """The caller sent more requests than its rate limit allows; ``retry_after_s`` says when the
+    window resets."""
+
+    kind = "rate_limited"
+    default_code = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        retry_after_s: int = 1,
     ) -> None:
         super().__init__(message, code=code, details=details)
         self.retry_after_s = retry_after_s
