@@ -10,6 +10,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aiharness.api_errors import error_response
+from aiharness.observability.context import RequestInfo, current_request
 from aiharness.observability.logging import get_logger
 from aiharness.observability.masking import mask_text
 from aiharness.observability.metrics import Metrics
@@ -54,7 +55,14 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        client = scope.get("client")
+        context_token = current_request.set(
+            RequestInfo(
+                request_id=request_id, client_address=client[0] if client else None, state=state
+            )
+        )
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
@@ -99,3 +107,4 @@ class RequestContextMiddleware:
                     duration_ms=round(elapsed * 1000, 1),
                 )
             structlog.contextvars.clear_contextvars()
+            current_request.reset(context_token)
