@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any, Protocol, runtime_checkable
 
 from aiharness.knowledge.kiwi import get_kiwi
@@ -251,3 +253,66 @@ def text_script(text: str) -> Script | None:
         return None
     # A Hangul syllable carries about three Latin letters' worth of text.
     return "hangul" if 3 * hangul >= latin else "latin"
+
+
+@dataclass(frozen=True)
+class TextSentence:
+    """One sentence of a text: where it is (character offsets) and its keyword terms."""
+
+    text: str
+    start: int
+    end: int
+    terms: tuple[str, ...]
+
+
+def split_sentences_batch(texts: Sequence[str]) -> list[list[TextSentence]]:
+    """Each text's sentences, in order, with the Kiwi analyzer's terms of each (one Kiwi pass).
+
+    Lines are split first (a Markdown heading, a list item or a table row never runs into the
+    next line), then Kiwi splits each line into sentences, Korean and English alike.
+    """
+    lines: list[tuple[int, int, int]] = []  # (text index, start offset, end offset)
+    for ti, text in enumerate(texts):
+        offset = 0
+        for line in text.splitlines(keepends=True):
+            body = line.rstrip("\r\n")
+            if body.strip():
+                lines.append((ti, offset, offset + len(body)))
+            offset += len(line)
+    out: list[list[TextSentence]] = [[] for _ in texts]
+    if not lines:
+        return out
+    bodies = [_CONTROL.sub(" ", texts[ti][a:b]) for ti, a, b in lines]
+    split = get_kiwi().split_into_sents(bodies, return_tokens=True)
+    for (ti, start, _), body, sentences in zip(lines, bodies, split, strict=True):
+        for sentence in sentences:
+            tokens = list(sentence.tokens or [])
+            # Kiwi leaves some English full stops unsplit ("Check the oil. It must ..."):
+            # cut there too, giving each part the tokens that start inside it.
+            bounds = [sentence.start]
+            bounds += [
+                sentence.start + m.end()
+                for m in _LATIN_STOP.finditer(body[sentence.start : sentence.end])
+            ]
+            bounds.append(sentence.end)
+            for a, b in pairwise(bounds):
+                raw = body[a:b]
+                if not raw.strip():
+                    continue
+                lead = len(raw) - len(raw.lstrip())
+                trail = len(raw.rstrip())
+                out[ti].append(
+                    TextSentence(
+                        text=texts[ti][start + a + lead : start + a + trail],
+                        start=start + a + lead,
+                        end=start + a + trail,
+                        terms=tuple(
+                            _terms_from_tokens(body, [t for t in tokens if a <= t.start < b])
+                        ),
+                    )
+                )
+    return out
+
+
+# A full stop (or ! ?) after a lowercase word, a digit or a bracket, then a capital letter.
+_LATIN_STOP = re.compile(r"(?<=[a-z0-9)\]%][.!?])\s+(?=[A-Z])")

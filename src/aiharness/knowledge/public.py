@@ -10,6 +10,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from aiharness.knowledge import service
+from aiharness.knowledge.analysis import (
+    TextSentence,
+    get_analyzer,
+    split_sentences_batch,
+    text_script,
+)
 from aiharness.knowledge.retrieval import EmbedderMismatchError, NothingIndexedError
 from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.knowledge.schemas import CollectionPublic, SearchHit, SearchMode
@@ -41,6 +47,18 @@ def search(
     )
 
 
+def keyword_terms(text: str) -> list[str]:
+    """The keyword terms search makes of ``text`` (Kiwi: Korean content morphemes, stemmed
+    English words, whole part codes), in order, duplicates kept."""
+    return get_analyzer("kiwi").terms(text)
+
+
+def split_sentences(texts: list[str]) -> list[list[TextSentence]]:
+    """Each text's sentences (lines first, then Kiwi's sentence splitter) with their keyword
+    terms, in one Kiwi pass over all the texts."""
+    return split_sentences_batch(texts)
+
+
 def find_collection(*, session: Session, name: str) -> CollectionPublic | None:
     """The named collection with its counts, or None."""
     found = service.find_collection(session=session, name=name)
@@ -59,7 +77,11 @@ __all__ = [
     "NothingIndexedError",
     "SearchHit",
     "SearchMode",
+    "TextSentence",
     "find_collection",
+    "keyword_terms",
     "list_collections",
     "search",
+    "split_sentences",
+    "text_script",
 ]
