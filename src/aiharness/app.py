@@ -20,6 +20,7 @@ from aiharness.health.router import router as health_router
 from aiharness.observability.logging import get_logger
 from aiharness.observability.middleware import RequestContextMiddleware
 from aiharness.platform import Platform, build_platform
+from aiharness.principal import PUBLIC, mount_router
 from aiharness.web.router import mount_web
 
 log = get_logger("aiharness.app")
@@ -33,14 +34,21 @@ def enforce_offline_env() -> None:
         os.environ.setdefault(key, value)
 
 
+# The platform's own routes: liveness and readiness are public, metrics need metrics:read
+# (the access feature can open them to anyone: ``access.public_metrics``).
+def platform_permission(path: str, _methods: set[str]) -> str:
+    return "metrics:read" if path == "/metrics" else PUBLIC
+
+
 def include_feature_routers(app: FastAPI, features: Sequence[Feature]) -> None:
+    """Mount each feature's routers with the permissions it declares (one place for all)."""
     for feature in features:
         for ref in feature.routers:
             router: APIRouter = resolve(ref)
-            app.include_router(router)
+            mount_router(app, router, feature.permission_for)
         for ref in feature.alias_routers:
             alias: APIRouter = resolve(ref)
-            app.include_router(alias, include_in_schema=False)
+            mount_router(app, alias, feature.permission_for, include_in_schema=False)
 
 
 def create_app(
@@ -76,7 +84,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(AllowedMethods)
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics)
-    app.include_router(health_router)
+    mount_router(app, health_router, platform_permission)
     include_feature_routers(app, platform.features)
     mount_web(app, platform.features)
     return app

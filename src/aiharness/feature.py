@@ -12,8 +12,8 @@ model, and a worker imports no router.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,6 +47,32 @@ class Feature:
     services: Callable[[Platform], Sequence[BackgroundService]] | None = None
     # Runs once the platform has started (API process): e.g. queue the demo documents.
     on_started: Callable[[Platform], None] | None = None
+    # Access: the permissions this feature defines (name -> what it allows, for the docs'
+    # table and the role editor), and what its routes and pages need: ``read_permission`` for
+    # GET/HEAD, ``write_permission`` for other methods, ``route_permissions`` for paths that
+    # need another (``"/v1/"`` or ``"POST /api/feedback"``, longest prefix wins). A route's own
+    # ``Depends(require(...))`` beats all three. The app factory applies them to every route.
+    permissions: Mapping[str, str] = field(default_factory=dict)
+    read_permission: str | None = None
+    write_permission: str | None = None
+    route_permissions: Mapping[str, str] = field(default_factory=dict)
+
+    def permission_for(self, path: str, methods: Iterable[str]) -> str | None:
+        """The permission a route of this feature needs, by its path and methods."""
+        verbs = {m.upper() for m in methods}
+        best: tuple[int, str] | None = None
+        for pattern, permission in self.route_permissions.items():
+            method, _, prefix = pattern.rpartition(" ")
+            if method and method.upper() not in verbs:
+                continue
+            under = path.startswith(prefix if prefix.endswith("/") else prefix + "/")
+            if (path == prefix or under) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), permission)
+        if best is not None:
+            return best[1]
+        if verbs and verbs <= {"GET", "HEAD", "OPTIONS"}:
+            return self.read_permission
+        return self.write_permission
 
 
 def settings_section(feature: Feature) -> type[Section] | None:

@@ -26,6 +26,7 @@ from aiharness.observability.metrics import Metrics
 
 if TYPE_CHECKING:
     from aiharness.feature import Feature
+    from aiharness.principal import PrincipalResolver
 
 log = get_logger("aiharness.platform")
 T = TypeVar("T")
@@ -60,6 +61,14 @@ class Platform:
     started_at: float = field(default_factory=time.time)
     _runtimes: dict[type, object] = field(default_factory=dict)
     _started: list[BackgroundService] = field(default_factory=list)
+    # Who calls (``aiharness.principal``): installed by the access feature; None = open.
+    principal_resolver: PrincipalResolver | None = None
+
+    def use_principal_resolver(self, resolver: PrincipalResolver) -> None:
+        """Let ``resolver`` find the caller of every request (one per platform)."""
+        if self.principal_resolver is not None:
+            raise ValueError("a principal resolver is already installed")
+        self.principal_resolver = resolver
 
     def provide(self, runtime: object) -> None:
         """Keep a feature's runtime under its type (one per type)."""

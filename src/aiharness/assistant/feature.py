@@ -38,4 +38,18 @@ FEATURE = Feature(
     routers=("aiharness.assistant.router:router",),
     alias_routers=("aiharness.assistant.router:alias_router",),
     install=_install,
+    permissions={
+        "assistant:ask": "Ask questions and keep chat sessions (answers cite only the "
+        "caller's collections).",
+        "assistant:feedback": "Rate answers and send corrections.",
+        "assistant:answers": "Read every answer record with its trace (operators).",
+    },
+    read_permission="assistant:ask",
+    write_permission="assistant:ask",
+    route_permissions={
+        "/api/feedback": "assistant:feedback",
+        "/ask/feedback": "assistant:feedback",
+        "/api/answers": "assistant:answers",
+        "/answers": "assistant:answers",
+    },
 )

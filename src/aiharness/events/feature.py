@@ -22,4 +22,6 @@ FEATURE = Feature(
     models="aiharness.events.models",
     routers=("aiharness.events.router:router",),
     services=_services,
+    permissions={"events:read": "See the platform's events (starts, stops, notices)."},
+    read_permission="events:read",
 )

@@ -39,4 +39,12 @@ FEATURE = Feature(
     install=_install,
     checks=_checks,
     services=_services,
+    permissions={
+        "models:use": "Call the models through /v1 (chat, embeddings, model list).",
+        "models:read": "See the model backends, their health and usage.",
+        "models:manage": "Probe backends and reload the gateway configuration.",
+    },
+    read_permission="models:read",
+    write_permission="models:manage",
+    route_permissions={"/v1": "models:use"},
 )

@@ -43,4 +43,10 @@ FEATURE = Feature(
     install=_install,
     checks=_checks,
     services=_services,
+    permissions={
+        "jobs:read": "See jobs, their logs and the workers.",
+        "jobs:manage": "Submit, cancel and retry jobs.",
+    },
+    read_permission="jobs:read",
+    write_permission="jobs:manage",
 )

@@ -41,4 +41,12 @@ FEATURE = Feature(
     install=_install,
     checks=_checks,
     services=_services,
+    permissions={
+        "knowledge:read": "Search, list and read collections and documents (in the caller's "
+        "collections).",
+        "knowledge:write": "Create and delete collections, upload, ingest, delete and re-embed "
+        "documents.",
+    },
+    read_permission="knowledge:read",
+    write_permission="knowledge:write",
 )

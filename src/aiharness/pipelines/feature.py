@@ -38,4 +38,10 @@ FEATURE = Feature(
     routers=("aiharness.pipelines.router:router",),
     install=_install,
     services=_services,
+    permissions={
+        "pipelines:read": "See datasets, pipelines, runs, their logs and metrics.",
+        "pipelines:run": "Register and delete datasets; start, cancel and rerun runs.",
+    },
+    read_permission="pipelines:read",
+    write_permission="pipelines:run",
 )

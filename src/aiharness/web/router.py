@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from aiharness.api_errors import surfaces_of
 from aiharness.deps import CurrentPrincipal
+from aiharness.principal import AUTHENTICATED, PUBLIC, PermissionRule, mount_router
 from aiharness.web import api_docs
 from aiharness.web.templating import (
     FRAGMENT_SURFACE,
@@ -44,14 +45,26 @@ PLANNED = (
 )
 
 
+def signed_in(_path: str, _methods: set[str]) -> str:
+    """The dashboard's and the planned sections' need: any signed-in caller."""
+    return AUTHENTICATED
+
+
 def pages_modules(features: Sequence[Feature]) -> list[ModuleType]:
     """The dashboard plus the pages module of every installed feature that has one."""
-    modules = [importlib.import_module(f"{PAGES_PACKAGE}.dashboard")]
+    return [module for module, _rule in pages_with_permissions(features)]
+
+
+def pages_with_permissions(features: Sequence[Feature]) -> list[tuple[ModuleType, PermissionRule]]:
+    """Each pages module with the permission rule of its feature (the API's rule)."""
+    found: list[tuple[ModuleType, PermissionRule]] = [
+        (importlib.import_module(f"{PAGES_PACKAGE}.dashboard"), signed_in)
+    ]
     for feature in features:
         name = f"{PAGES_PACKAGE}.{feature.name}"
         if importlib.util.find_spec(name) is not None:
-            modules.append(importlib.import_module(name))
-    return modules
+            found.append((importlib.import_module(name), feature.permission_for))
+    return found
 
 
 def _placeholder(key: str) -> Callable[..., HTMLResponse]:
@@ -71,7 +84,9 @@ def _placeholder_router(items: Sequence[NavItem]) -> APIRouter:
 
 
 def mount_web(app: FastAPI, features: Sequence[Feature]) -> WebUI:
-    modules = pages_modules(features)
+    """Mount the pages with the permissions their features declare (``mount_router``)."""
+    with_rules = pages_with_permissions(features)
+    modules = [module for module, _rule in with_rules]
     declared: list[NavItem] = [item for m in modules for item in getattr(m, "NAV", ())]
     claimed = {item.key for item in declared}
     planned = [item for item in PLANNED if item.key not in claimed]
@@ -84,10 +99,10 @@ def mount_web(app: FastAPI, features: Sequence[Feature]) -> WebUI:
     surfaces_of(app).register(PAGE_SURFACE, web.page_error, claims_unmatched=False)
     surfaces_of(app).register(FRAGMENT_SURFACE, web.fragment_error, claims_unmatched=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(api_docs.router)
-    for module in modules:
-        app.include_router(module.router)
+    mount_router(app, api_docs.router, lambda _path, _methods: PUBLIC)
+    for module, rule in with_rules:
+        mount_router(app, module.router, rule)
         if hasattr(module, "fragments"):
-            app.include_router(module.fragments)
-    app.include_router(_placeholder_router(planned))
+            mount_router(app, module.fragments, rule)
+    mount_router(app, _placeholder_router(planned), signed_in)
     return web

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -186,7 +187,10 @@ class WebUI:
         )
 
     def fragment_error(self, request: Request, info: ErrorInfo) -> Response:
-        """HTMX swaps only 2xx answers; the flash says what went wrong where the user acted."""
+        """HTMX swaps only 2xx answers; the flash says what went wrong where the user acted.
+        A signed-out user is sent to the sign-in page (HTMX follows ``HX-Redirect``)."""
+        if info.status_code == 401:
+            return Response(status_code=401, headers={"HX-Redirect": login_url(request)})
         known = explain(self.catalogs, choose_language(request), info.message)
         return self.flash(request, ok=False, text=known or info.message)
 
@@ -194,11 +198,19 @@ class WebUI:
         """A page for browsers (a flash if HTMX asked), the JSON error for other clients."""
         if is_htmx(request):
             return self.fragment_error(request, info)
+        if info.status_code == 401:
+            return RedirectResponse(login_url(request), status_code=303)
         if "text/html" in request.headers.get("accept", ""):
             response = self.render_error(request, info.status_code, info.message)
             response.headers.update(info.headers)
             return response
         return render_api_error(request, info)
+
+
+def login_url(request: Request) -> str:
+    """The sign-in page, coming back to where the user was (a local path only)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?" + urlencode({"next": target})
 
 
 def explain(catalogs: Catalogs, lang: str, message: str) -> str | None:
