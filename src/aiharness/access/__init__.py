@@ -1,0 +1,1 @@
+"""Access control: users, roles, API keys, web sessions, sign-in lock-out and CSRF."""
