@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from aiharness.assistant.feature import FEATURE as ASSISTANT
 from aiharness.events.feature import FEATURE as EVENTS
 from aiharness.feature import Feature, settings_section
 from aiharness.gateway.feature import FEATURE as GATEWAY
@@ -24,6 +25,7 @@ FEATURES: tuple[Feature, ...] = (
     JOBS,
     KNOWLEDGE,
     GATEWAY,
+    ASSISTANT,
     PIPELINES,
 )
 

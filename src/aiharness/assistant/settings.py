@@ -30,11 +30,6 @@ class AssistantSettings(Section):
         "question) or any alias or backend name.",
     )
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature of answers.")
-    min_relevance: float | None = Field(
-        None,
-        description="Relevance below which the assistant refuses (passed to the relevance "
-        "check). Empty: the calibrated default.",
-    )
     duplicate_overlap: float = Field(
         0.6,
         gt=0,
