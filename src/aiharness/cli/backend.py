@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiharness.cli.common import errors_as_lines, local_platform
 
 if TYPE_CHECKING:
+    from aiharness.assistant.schemas import AskResponse, FeedbackPage, SessionPublic
     from aiharness.jobs.schemas import JobDetail, JobPage, JobPublic, WorkerList
     from aiharness.knowledge.schemas import (
         CollectionPublic,
@@ -76,6 +77,22 @@ class Backend(Protocol):
         self, ids: Sequence[str], *, follow_retries: bool = False
     ) -> Callable[[], None] | None:
         """Start running the jobs here if nobody else will; returns a wait-and-stop function."""
+
+    def ask(
+        self, body: dict[str, Any], on_event: Callable[[str, dict[str, Any]], None] | None = None
+    ) -> AskResponse:
+        """An answer; with ``on_event`` it streams (``sources``, ``token``..., ``done``)."""
+        ...
+
+    def create_chat_session(self, title: str | None = None) -> SessionPublic: ...
+
+    def list_feedback(
+        self, *, rating: str | None = None, since: str | None = None, limit: int = 50
+    ) -> FeedbackPage: ...
+
+    def export_feedback(
+        self, *, fmt: str, since: str | None = None, min_rating: str | None = None
+    ) -> list[dict[str, Any]]: ...
 
     def close(self) -> None: ...
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     import httpx
 
+    from aiharness.assistant.schemas import AskResponse, FeedbackPage, SessionPublic
     from aiharness.gateway.schemas import BackendTest, GatewayStatus, ReloadResult
     from aiharness.jobs.schemas import JobDetail, JobPage, JobPublic, WorkerList
     from aiharness.knowledge.schemas import (
@@ -353,6 +354,74 @@ class PlatformClient:
         from aiharness.jobs.schemas import WorkerList
 
         return self._one(WorkerList, "GET", "/api/workers")
+
+    # -- assistant ----------------------------------------------------------------------------
+    def ask(
+        self, body: dict[str, Any], on_event: Callable[[str, dict[str, Any]], None] | None = None
+    ) -> AskResponse:
+        """``POST /api/ask``; with ``on_event`` the answer streams (server-sent events) and each
+        event is passed on as it arrives. Returns the final answer either way."""
+        import json
+
+        import httpx
+
+        from aiharness.assistant.schemas import AskResponse
+
+        if on_event is None:
+            return self._one(AskResponse, "POST", "/api/ask", json={**body, "stream": False})
+        timeout = httpx.Timeout(None, connect=5.0)  # an answer may take minutes
+        done: AskResponse | None = None
+        try:
+            with self._http.stream(
+                "POST", "/api/ask", json={**body, "stream": True}, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ClientError(
+                        f"{_error_message(response)} (HTTP {response.status_code})",
+                        status_code=response.status_code,
+                    )
+                event = "message"
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line.removeprefix("event:").strip()
+                    elif line.startswith("data:"):
+                        data = json.loads(line.removeprefix("data:").strip())
+                        if event == "error":
+                            error = data.get("error") or {}
+                            raise ClientError(str(error.get("message")), status_code=502)
+                        on_event(event, data)
+                        if event == "done":
+                            done = AskResponse.model_validate(data)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"cannot reach the platform at {self.url}: {exc}") from None
+        if done is None:
+            raise ClientError("the answer stream ended without its final event", status_code=502)
+        return done
+
+    def create_chat_session(self, title: str | None = None) -> SessionPublic:
+        from aiharness.assistant.schemas import SessionPublic
+
+        return self._one(SessionPublic, "POST", "/api/chat/sessions", json={"title": title})
+
+    def list_feedback(
+        self, *, rating: str | None = None, since: str | None = None, limit: int = 50
+    ) -> FeedbackPage:
+        from aiharness.assistant.schemas import FeedbackPage
+
+        params: dict[str, Any] = {"limit": limit}
+        params.update({k: v for k, v in (("rating", rating), ("since", since)) if v})
+        return self._one(FeedbackPage, "GET", "/api/feedback", params=params)
+
+    def export_feedback(
+        self, *, fmt: str, since: str | None = None, min_rating: str | None = None
+    ) -> list[dict[str, Any]]:
+        import json
+
+        params = {"format": fmt}
+        params.update({k: v for k, v in (("since", since), ("min_rating", min_rating)) if v})
+        response = self._send("GET", "/api/feedback/export", params=params)
+        return [json.loads(line) for line in response.text.splitlines() if line.strip()]
 
     def run_jobs(
         self, ids: Sequence[str], *, follow_retries: bool = False

@@ -236,11 +236,22 @@ def chat(
     use_chat: bool = typer.Option(False, "--chat", help="Use the `chat` alias."),
     tokens: int | None = typer.Option(None, "--tokens", "-n", min=1, help="Most tokens to write."),
     system: str | None = typer.Option(None, "--system", help="A system prompt."),
+    rag: bool = typer.Option(
+        False, "--rag", help="Answer from the documents (the assistant), sources after each."
+    ),
     url: str | None = UrlOption,
 ) -> None:
     """Talk to the gateway's models; the answer streams. Piped stdin joins the prompt."""
     alias = _model_of(model, code, use_chat)
     piped = None if sys.stdin.isatty() else sys.stdin.read()
+    if rag:
+        from aiharness.cli.assistant import rag_chat
+
+        asked = "\n\n".join(p for p in (prompt, piped) if p and p.strip())
+        rag_chat(
+            url=url, prompt=asked or None, model=model or (alias if code or use_chat else None)
+        )
+        return
     messages: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
     extra: dict[str, Any] = {"max_tokens": tokens} if tokens else {}
     one_shot = "\n\n".join(p for p in (prompt, piped) if p and p.strip())

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aiharness.assistant.schemas import AskResponse, FeedbackPage, SessionPublic
     from aiharness.jobs.queue import QueueHub
     from aiharness.jobs.schemas import JobDetail, JobPage, JobPublic, WorkerList
     from aiharness.knowledge.runtime import KnowledgeRuntime
@@ -220,3 +221,113 @@ class LocalBackend:
         if not ids or self.list_workers().live:
             return None
         return InlineWorker(self.platform).start(ids, follow_retries=follow_retries)
+
+    # -- assistant ----------------------------------------------------------------------------
+    def ask(
+        self, body: dict[str, Any], on_event: Callable[[str, dict[str, Any]], None] | None = None
+    ) -> AskResponse:
+        """An answer from the in-process assistant (streamed to ``on_event`` when given)."""
+        import asyncio
+
+        from aiharness.assistant import service
+        from aiharness.assistant.runtime import AssistantRuntime
+        from aiharness.assistant.schemas import AskRequest, AskResponse
+        from aiharness.errors import Invalid
+
+        runtime = self.platform.get(AssistantRuntime)
+        try:
+            ask_in = AskRequest(**body)
+        except ValueError as exc:
+            raise Invalid(_first_problem(exc)) from None
+
+        async def run() -> AskResponse:
+            try:
+                with self.platform.unit_of_work() as session:
+                    checked = service.prepare(
+                        runtime,
+                        session=session,
+                        question=ask_in.question,
+                        collections=ask_in.collections,
+                        k=ask_in.k,
+                        session_id=ask_in.session_id,
+                        model=ask_in.model,
+                        owner="local",
+                    )
+                done: dict[str, Any] | None = None
+                async for event in service.answer_events(
+                    runtime, self.platform.unit_of_work, checked, tokens=on_event is not None
+                ):
+                    if on_event is not None:
+                        on_event(event.event, event.data)
+                    if event.event == "done":
+                        done = event.data
+                assert done is not None
+                return AskResponse.model_validate(done)
+            finally:
+                if runtime.gateway is not None:
+                    await runtime.gateway.aclose_connections()
+
+        return asyncio.run(run())
+
+    def create_chat_session(self, title: str | None = None) -> SessionPublic:
+        from aiharness.assistant import sessions
+
+        with self.platform.unit_of_work() as session:
+            return sessions.create_session(session=session, title=title, owner="local")
+
+    def list_feedback(
+        self, *, rating: str | None = None, since: str | None = None, limit: int = 50
+    ) -> FeedbackPage:
+        from aiharness.assistant import feedback
+
+        with self.platform.unit_of_work() as session:
+            return feedback.list_feedback(
+                session=session,
+                rating="up" if rating == "up" else "down" if rating == "down" else None,
+                since=_utc(since),
+                limit=limit,
+            )
+
+    def export_feedback(
+        self, *, fmt: str, since: str | None = None, min_rating: str | None = None
+    ) -> list[dict[str, Any]]:
+        from aiharness.assistant import export
+
+        if fmt not in export.FORMATS:
+            from aiharness.errors import Invalid
+
+            raise Invalid(f"unknown export format {fmt!r}; use sft, dpo or jsonl")
+        with self.platform.unit_of_work() as session:
+            return list(
+                export.records(
+                    session=session,
+                    fmt="sft" if fmt == "sft" else "dpo" if fmt == "dpo" else "jsonl",
+                    since=_utc(since),
+                    min_rating="up" if min_rating == "up" else "down" if min_rating else None,
+                )
+            )
+
+
+def _first_problem(exc: ValueError) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return f"invalid {where}: {err['msg']}"
+    return str(exc)
+
+
+def _utc(value: str | None) -> Any:
+    """An ISO date or date-time (UTC unless it says otherwise), or None."""
+    from datetime import UTC, datetime
+
+    from aiharness.errors import Invalid
+
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{value!r} is not a date (YYYY-MM-DD) or date-time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
