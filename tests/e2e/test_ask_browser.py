@@ -1,0 +1,181 @@
+"""The Ask page in a real browser against a real ``aiharness up`` (no LLM configured: the
+extractive generator answers): ask, watch the tokens stream, get the final answer with citation
+chips, open a chip's passage, give a thumbs-down with a correction and find it in /api/feedback;
+the session in the sidebar; the answer's trace; Korean; no sideways scrolling at 390 px."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from tests.e2e.site import seed
+from tests.fixtures.servers import RunningPlatform, start_platform
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+QUESTION = "How often should the pump bearings be inspected?"
+CORRECTION = "Every six months, with the oil changed at the same time."
+FINISHED = """() => {
+  const answers = document.querySelectorAll('#ask-conversation article.ask-assistant');
+  const last = answers[answers.length - 1];
+  return last && ['done', 'error'].includes(last.dataset.state);
+}"""
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    running = start_platform(tmp_path_factory.mktemp("ask") / "data")
+    try:
+        seed(running.base_url)  # collection "plant": pump.md (Korean and English) and a failure
+        yield running
+    finally:
+        running.stop()
+
+
+def _watch(page: Any) -> tuple[set[str], list[str]]:
+    hosts: set[str] = set()
+    errors: list[str] = []
+    page.on("request", lambda request: hosts.add(urlparse(request.url).hostname or ""))
+    page.on("console", lambda msg: errors.extend([msg.text] if msg.type == "error" else []))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return hosts, errors
+
+
+def _ask(page: Any, question: str) -> Any:
+    """Type the question, send it with Enter, and wait for the final answer."""
+    box = page.locator("#ask-question")
+    box.fill(question)
+    box.press("Enter")
+    answer = page.locator("#ask-conversation article.ask-assistant").last
+    page.wait_for_function(FINISHED, timeout=60_000)
+    assert answer.get_attribute("data-state") == "done", answer.inner_text()
+    return answer
+
+
+def test_ask_stream_cite_and_give_feedback(
+    platform: RunningPlatform, page: Any, test_output_dir: Path
+) -> None:
+    base = platform.base_url
+    hosts, errors = _watch(page)
+    page.goto(base + "/ask")
+    assert page.locator("h1").inner_text().startswith("Ask")
+    # Shift+Enter is a new line, not a send.
+    page.locator("#ask-question").press("Shift+Enter")
+    assert page.locator("#ask-conversation article").count() == 0
+
+    answer = _ask(page, QUESTION)
+    assert int(answer.get_attribute("data-tokens") or 0) > 1  # streamed, token by token
+    assert page.locator("#ask-conversation article.ask-user").last.inner_text() == QUESTION
+    text = answer.locator("[data-role=text]")
+    assert text.get_attribute("aria-live") == "polite"
+    assert re.search(r"six months", text.inner_text(), re.IGNORECASE), text.inner_text()
+    assert "[1]" not in text.inner_text()  # markers became chips
+    chips = answer.locator(".cite-chip")
+    assert chips.count() >= 1
+    meta = answer.locator("[data-role=meta]")
+    assert "Extractive (no LLM)" in meta.inner_text()
+    assert "The LLM was not used: no LLM backend is configured" in meta.inner_text()
+    assert re.search(r"\d+ ms", meta.inner_text())
+    answer_id = answer.get_attribute("data-answer-id")
+    assert answer_id and re.fullmatch(r"[0-9a-f]{32}", answer_id)
+
+    # A chip opens its passage with the file it comes from.
+    chips.first.click()
+    dialog = page.locator("#ask-passage")
+    dialog.wait_for(state="visible")
+    assert "pump.md" in dialog.locator("[data-role=file]").inner_text()
+    assert "six months" in dialog.locator("[data-role=text]").inner_text()
+    open_link = dialog.locator("a[data-role=open]").get_attribute("href") or ""
+    assert open_link.startswith("/ask/sources/")
+    page.screenshot(path=str(test_output_dir / "ask-passage-en.png"), full_page=True)
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+
+    # Thumbs down with a correction, saved where the feedback export reads it.
+    answer.locator("button[data-rating=down]").click()
+    form = answer.locator(".ask-feedback-form")
+    form.wait_for(state="visible")
+    form.locator("textarea[name=comment]").fill("misses the oil")
+    form.locator("textarea[name=corrected_answer]").fill(CORRECTION)
+    form.locator("button[type=submit]").click()
+    answer.locator(".ask-feedback-status").filter(has_text="Thank you").wait_for()
+    feedback = httpx.get(base + "/api/feedback", params={"rating": "down"}).json()
+    mine = [f for f in feedback["items"] if f["answer_id"] == answer_id]
+    assert len(mine) == 1, feedback
+    assert mine[0]["corrected_answer"] == CORRECTION and mine[0]["comment"] == "misses the oil"
+    assert mine[0]["question"] == QUESTION
+
+    # The conversation became a session: in the address bar and in the sidebar.
+    assert re.search(r"/ask\?session=[0-9a-f]{32}$", page.url), page.url
+    session_id = page.url.rsplit("=", 1)[1]
+    page.locator(f'#ask-sessions li[data-session-id="{session_id}"]').wait_for()
+    page.screenshot(path=str(test_output_dir / "ask-en.png"), full_page=True)
+
+    # The chip's link opens the document at the passage.
+    page.goto(base + open_link)
+    assert page.locator("h1").inner_text() == "pump.md"
+    assert page.locator("li:target .passage-text").count() == 1
+
+    # The operator's trace of the answer, with the feedback just given.
+    page.goto(f"{base}/ask/answers/{answer_id}")
+    assert page.locator("h1").inner_text() == "Answer trace"
+    assert page.locator("[data-testid=search-query]").inner_text().strip()
+    assert page.locator("table.ask-retrieved tr[data-chunk-id]").count() >= 1
+    assert CORRECTION in page.locator(".ask-feedback-list").inner_text()
+
+    # Reopening the session shows the conversation as it was, chips and all.
+    page.goto(f"{base}/ask?session={session_id}")
+    again = page.locator("#ask-conversation article.ask-assistant").first
+    assert again.locator(".cite-chip").count() == chips.count()
+    again.locator(".cite-chip").first.click()
+    page.locator("#ask-passage").wait_for(state="visible")
+    page.locator("#ask-passage button[data-action=close-passage]").click()
+    assert hosts == {"127.0.0.1"}, f"the page contacted other hosts: {hosts}"
+    assert not errors, errors
+
+
+def test_korean_and_a_phone_screen(
+    platform: RunningPlatform, browser: Any, test_output_dir: Path
+) -> None:
+    base = platform.base_url
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ko-KR")
+    page = context.new_page()
+    _hosts, errors = _watch(page)
+    try:
+        page.goto(base + "/ask?lang=ko")
+        assert page.locator("h1").inner_text().startswith("질의응답")
+        assert page.evaluate(OVERFLOW) <= 0
+        # The session list hides behind a button on a phone.
+        sessions = page.locator("#ask-sessions-wrap")
+        assert not sessions.is_visible()
+        answer = _ask(page, "펌프 베어링은 얼마나 자주 점검하나요?")
+        meta = answer.locator("[data-role=meta]").inner_text()
+        assert "발췌 답변 (LLM 없음)" in meta and "설정된 LLM 백엔드가 없습니다" in meta
+        assert "6개월" in answer.locator("[data-role=text]").inner_text()
+        assert answer.locator(".cite-chip").count() >= 1
+        assert page.evaluate(OVERFLOW) <= 0, "the conversation scrolls sideways at 390 px"
+        page.locator("button[data-action=toggle-history]").click()
+        sessions.wait_for(state="visible")
+        assert page.locator("#ask-sessions li[data-session-id]").count() >= 1
+        assert page.evaluate(OVERFLOW) <= 0
+        answer.locator(".cite-chip").first.click()
+        page.locator("#ask-passage").wait_for(state="visible")
+        assert page.evaluate(OVERFLOW) <= 0
+        page.screenshot(path=str(test_output_dir / "ask-390-ko.png"), full_page=True)
+        page.keyboard.press("Escape")
+
+        answer_id = answer.get_attribute("data-answer-id")
+        page.goto(f"{base}/ask/answers/{answer_id}")
+        assert page.locator("h1").inner_text() == "답변 추적 정보"
+        assert page.evaluate(OVERFLOW) <= 0, "the trace page scrolls sideways at 390 px"
+        page.screenshot(path=str(test_output_dir / "ask-trace-390-ko.png"), full_page=True)
+        assert not errors, errors
+    finally:
+        context.close()
