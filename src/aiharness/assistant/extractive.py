@@ -77,6 +77,7 @@ _QUESTION_TERMS = frozenset(
         "어느",
         "언제",
         "어디",
+        "어떻",
         "왜",
         "하",
         "되",
@@ -195,6 +196,43 @@ def question_terms(question: str) -> list[str]:
     return list(seen)
 
 
+_PARTICLES = sorted(
+    "에서는 으로는 에게는 에서 으로 에게 까지 부터 보다 처럼 마다 이나 라는 이란 에는 "
+    "은 는 이 가 을 를 에 의 로 와 과 도 만 시".split(),
+    key=len,
+    reverse=True,
+)
+_HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]{2,}")
+
+
+def surface_terms(question: str, terms: Sequence[str]) -> list[str]:
+    """Korean words of the question (particles cut off) that no Kiwi term spells out, matched
+    by their written form: Kiwi reads some words differently in a question and in a passage."""
+    known = set(terms)
+    out: dict[str, None] = {}
+    for word in _HANGUL_WORD.findall(question):
+        for particle in _PARTICLES:
+            if word.endswith(particle) and len(word) - len(particle) >= 2:
+                word = word[: -len(particle)]
+                break
+        if any(len(t) >= 2 and t in word for t in known):
+            continue  # Kiwi already has (part of) it: 밀폐공간 -> 밀폐, 공간
+        if word not in known and word not in _QUESTION_TERMS and not _QUESTION_WORD.match(word):
+            out.setdefault(word, None)
+    return list(out)
+
+
+# Korean question and request words (their written forms).
+_QUESTION_WORD = re.compile(
+    r"^(무엇|어떻|어떤|어느|언제|어디|얼마|몇|왜|누가|누구|하나요|인가|알려|설명|말해|해야|되나|있나|합니까|입니까)"
+)
+
+
+def _term_weight(term: str) -> float:
+    """One Hangul syllable (인, 시) is a weak clue; everything else counts fully."""
+    return 0.3 if len(term) == 1 and "\uac00" <= term <= "\ud7a3" else 1.0
+
+
 def answer_kinds(question: str) -> set[str]:
     """The kinds of fact the question asks for (quantity, date, procedure, reason, location)."""
     return {kind for kind, pattern in _KIND_PATTERNS.items() if pattern.search(question)}
@@ -229,9 +267,10 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     for pi, (passage, sentences) in enumerate(zip(passages, by_text, strict=True)):
         heading_terms = {t for s in by_heading[pi] for t in s.terms}
         heading_parts = {
-            " ".join(part.split()).lower() for part in (passage.heading or "").split(">")
+            clean_sentence(part).lower() for part in (passage.heading or "").split(">")
         }
         section_terms: set[str] = set()
+        intro_terms: set[str] = set()  # the sentence that introduces a list, for its items
         header: list[str] | None = None
         header_terms: set[str] = set()
         lines = _line_starts(passage.text)
@@ -253,16 +292,21 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
                 if not previous_line.lstrip().startswith("|"):
                     header, header_terms = None, set()
                 display = clean_sentence(raw)
+                whole_line = at_line_start and sentence.end == line[1]
                 is_heading = bool(_HEADING.match(raw)) or (
-                    at_line_start
-                    and " ".join(display.split()).lower() in heading_parts
-                    and sentence.end == line[1]
+                    whole_line
+                    and (display.lower() in heading_parts or _looks_like_title(raw, display))
                 )
                 if is_heading:
                     section_terms = set(sentence.terms)
+                    intro_terms = set()
                     previous_line = raw
                     continue
                 context = heading_terms | section_terms
+                if at_line_start and _BULLET.match(raw):
+                    context |= intro_terms
+                else:
+                    intro_terms = set(sentence.terms)
             previous_line = raw
             if not display or len(display) < 2:
                 continue
@@ -282,6 +326,13 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
                 )
             )
     return out
+
+
+def _looks_like_title(raw: str, display: str) -> bool:
+    """A short line without a sentence's end or a label (``1. Scope``, a document's title)."""
+    if len(display) > 60 or ":" in display or "|" in display or raw.lstrip()[:1] in "-*•+":
+        return False
+    return not display.rstrip().endswith(tuple(".!?。;…다요")) or display.isupper()
 
 
 def _line_starts(text: str) -> list[tuple[int, int]]:
@@ -318,11 +369,17 @@ def _render_row(header: list[str] | None, cells: list[str]) -> str:
 def score_candidates(question: str, found: list[Candidate]) -> list[Candidate]:
     """Score each candidate in place (see the module docstring); returns them, best first."""
     terms = question_terms(question)
-    if not terms or not found:
+    surface = surface_terms(question, terms)
+    if not (terms or surface) or not found:
         return sorted(found, key=lambda c: (c.passage_index, c.order))
+    for c in found:
+        # A question word Kiwi split differently (인계는 -> 인 + 계) still matches as written.
+        text = c.display
+        c.terms = c.terms | {s for s in surface if s in text}
+    terms = terms + surface
     n = len(found)
     df = {t: sum(1 for c in found if t in c.terms or t in c.context) for t in terms}
-    idf = {t: math.log(1.0 + (n + 1) / (df[t] + 0.5)) for t in terms}
+    idf = {t: math.log(1.0 + (n + 1) / (df[t] + 0.5)) * _term_weight(t) for t in terms}
     total = sum(idf.values())
     kinds = answer_kinds(question)
     for c in found:

@@ -110,6 +110,7 @@ def pack(hits: Sequence[SearchHit], *, budget_tokens: int, duplicate_overlap: fl
                 text=text,
                 collection=hit.collection,
                 token_count=tokens - _LABEL_TOKENS,
+                similarity=hit.metadata.get("vector_score"),
             )
         )
     return Packed(passages=passages, numbering=numbering, tokens=used)

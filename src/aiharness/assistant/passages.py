@@ -27,6 +27,9 @@ class Passage:
     text: str
     collection: str
     token_count: int = 0
+    # Cosine similarity of the question and the passage from the vector search (None when the
+    # search ran without vectors); unlike ``score`` it compares across searches.
+    similarity: float | None = None
 
     @property
     def label(self) -> str:

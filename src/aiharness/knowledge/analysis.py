@@ -274,15 +274,24 @@ def split_sentences_batch(texts: Sequence[str]) -> list[list[TextSentence]]:
     lines: list[tuple[int, int, int]] = []  # (text index, start offset, end offset)
     for ti, text in enumerate(texts):
         offset = 0
+        previous = ""
         for line in text.splitlines(keepends=True):
             body = line.rstrip("\r\n")
             if body.strip():
-                lines.append((ti, offset, offset + len(body)))
+                if lines and lines[-1][0] == ti and _continues(previous, body):
+                    # A wrapped line (PDF text, hard-wrapped prose) goes on the sentence before.
+                    lines[-1] = (ti, lines[-1][1], offset + len(body))
+                else:
+                    lines.append((ti, offset, offset + len(body)))
+            previous = body
             offset += len(line)
     out: list[list[TextSentence]] = [[] for _ in texts]
     if not lines:
         return out
-    bodies = [_CONTROL.sub(" ", texts[ti][a:b]) for ti, a, b in lines]
+    bodies = [
+        _CONTROL.sub(" ", texts[ti][a:b]).replace("\r", " ").replace("\n", " ")
+        for ti, a, b in lines
+    ]
     split = get_kiwi().split_into_sents(bodies, return_tokens=True)
     for (ti, start, _), body, sentences in zip(lines, bodies, split, strict=True):
         for sentence in sentences:
@@ -312,6 +321,22 @@ def split_sentences_batch(texts: Sequence[str]) -> list[list[TextSentence]]:
                     )
                 )
     return out
+
+
+# Lines that stand on their own: headings, list items, table rows, key: value records, columns.
+_BLOCK_LINE = re.compile(
+    r"^\s*(#{1,6}\s|[-*+•·▪]\s|\d{1,2}(\.\d{1,2})*[.)]?\s|\(?\d{1,2}\)\s|\|)|\s\|\s|\S\s{3,}\S"
+)
+_SENTENCE_END = tuple(".!?。:;…")
+
+
+def _continues(previous: str, line: str) -> bool:
+    """Whether ``line`` wraps on from ``previous`` (no blank line between them)."""
+    if not previous.strip() or previous.rstrip().endswith(_SENTENCE_END):
+        return False
+    if line.lstrip()[:1].isupper():
+        return False  # an English line starting with a capital starts a sentence (or a row)
+    return not _BLOCK_LINE.search(previous) and not _BLOCK_LINE.search(line)
 
 
 # A full stop (or ! ?) after a lowercase word, a digit or a bracket, then a capital letter.

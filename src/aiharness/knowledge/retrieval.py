@@ -262,6 +262,10 @@ def search(
         documents = {h.chunk_id: h.document_id for hits in rankings.values() for h in hits}
         ranked = best_per_document(ranked, documents)[: candidates if reranker else k]
     scores = dict(ranked)
+    # Each side's own score of a hit (cosine similarity, BM25) next to the fused one: fused
+    # scores rank within one search only, the vector similarity also says how close a hit is
+    # in absolute terms (the assistant's "is anything relevant?" check relies on it).
+    sides = {side: {h.chunk_id: h.score for h in hits} for side, hits in rankings.items() if hits}
     results = [
         SearchHit(
             chunk_id=c.chunk_id,
@@ -274,7 +278,7 @@ def search(
             score=round(scores[c.chunk_id], 6),
             text=c.text,
             collection=c.collection,
-            metadata=c.metadata,
+            metadata=_with_side_scores(c.metadata, c.chunk_id, sides),
             token_count=c.token_count,
         )
         for c in store.get_chunks([cid for cid, _ in ranked])
@@ -282,6 +286,17 @@ def search(
     if reranker is not None:
         results = reranker.rerank(text, results, k)[:k]
     return results
+
+
+def _with_side_scores(
+    metadata: Mapping[str, object], chunk_id: int, sides: Mapping[str, Mapping[int, float]]
+) -> dict[str, object]:
+    """The chunk's metadata plus ``vector_score`` / ``keyword_score`` where that side found it."""
+    out = dict(metadata)
+    for side, found in sides.items():
+        if chunk_id in found:
+            out[f"{side}_score"] = round(found[chunk_id], 6)
+    return out
 
 
 def _language_weights(
