@@ -102,6 +102,10 @@ class WebUI:
                 "active": active,
                 "version": __version__,
                 "request_id": getattr(request.state, "request_id", ""),
+                # Who is signed in (None on public pages), for the top bar, the open-mode
+                # banner and the CSRF token that forms and HTMX send back.
+                "principal": (principal := getattr(request.state, "principal", None)),
+                "csrf_token": getattr(principal, "csrf_token", None) or "",
                 **(context or {}),
             },
             status_code=status_code,

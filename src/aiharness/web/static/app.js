@@ -53,3 +53,24 @@
   document.addEventListener("htmx:load", function (event) { localize(event.target); });
   document.addEventListener("htmx:afterSwap", function (event) { localize(event.target); });
 })();
+
+/* Signed-in pages carry a CSRF token (<body data-csrf>); HTMX sends it through hx-headers, and
+   this sends it with the page scripts' own same-origin fetch() calls that change something. */
+(function () {
+  "use strict";
+  var original = window.fetch;
+  if (!original) { return; }
+  window.fetch = function (input, init) {
+    var token = document.body && document.body.getAttribute("data-csrf");
+    var options = init || {};
+    var method = (options.method || (input && input.method) || "GET").toUpperCase();
+    var url = typeof input === "string" ? input : (input && input.url) || "";
+    var sameOrigin = url.indexOf("://") === -1 || url.indexOf(window.location.origin + "/") === 0;
+    if (token && sameOrigin && method !== "GET" && method !== "HEAD") {
+      var headers = new Headers(options.headers || (input && input.headers) || {});
+      if (!headers.has("X-CSRF-Token")) { headers.set("X-CSRF-Token", token); }
+      options = Object.assign({}, options, { headers: headers });
+    }
+    return original.call(this, input, options);
+  };
+})();
