@@ -9,6 +9,7 @@ for every caller.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import threading
 import time
@@ -60,6 +61,8 @@ class Slot:
     breaker: CircuitBreaker
     health: BackendHealth = field(default_factory=BackendHealth)
     window: BackendWindow = field(default_factory=BackendWindow)
+    # The settings as configured (the backend's may differ: an embedded model's context).
+    configured: BackendSettings | None = None
 
     @property
     def name(self) -> str:
@@ -101,7 +104,7 @@ class GatewayRuntime:
         registry: CollectorRegistry,
         unit_of_work: Callable[[], Any],
         embedder: Callable[[], Any] | None = None,
-        backend_factory: Callable[[BackendSettings], ChatBackend] = create_backend,
+        backend_factory: Callable[[BackendSettings], ChatBackend] | None = None,
     ) -> None:
         self.settings = settings
         self.section = GatewaySettings.of(settings)
@@ -112,7 +115,10 @@ class GatewayRuntime:
             flush_s=self.section.usage_flush_s,
         )
         self._embedder = embedder
-        self._backend_factory = backend_factory
+        # Embedded (llama_cpp) backends find relative GGUF names in the data dir's models.
+        self._backend_factory = backend_factory or functools.partial(
+            create_backend, models_dir=settings.data_dir / "models"
+        )
         self._lock = threading.Lock()
         self.slots: dict[str, Slot] = {}
         self.aliases: dict[str, list[str]] = {}
@@ -137,12 +143,18 @@ class GatewayRuntime:
             kept: list[str] = []
             for name, backend_settings in wanted.items():
                 current = old.get(name)
-                if current is not None and current.settings == backend_settings:
+                if current is not None and (current.configured or current.settings) == (
+                    backend_settings
+                ):
                     slots[name] = current
                     kept.append(name)
                     continue
                 (changed if current is not None else added).append(name)
-                slots[name] = Slot(self._backend_factory(backend_settings), self._breaker(section))
+                slots[name] = Slot(
+                    self._backend_factory(backend_settings),
+                    self._breaker(section),
+                    configured=backend_settings,
+                )
             removed = [n for n in old if n not in wanted]
             # Streams in flight may still use a replaced backend: close those at shutdown.
             self._retired.extend(old[n].backend for n in (*removed, *changed))

@@ -1,7 +1,8 @@
 """The ``gateway`` settings section: backends (LLM servers), aliases and failover policy.
 
 Backends come from the config file (``[[gateway.backends]]``); a single backend can also be
-given with environment variables (``AIHARNESS_GATEWAY__BASE_URL``, ``..._MODEL``).
+given with environment variables (``AIHARNESS_GATEWAY__BASE_URL``, ``..._MODEL``; or
+``..._KIND=llama_cpp`` with ``..._MODEL`` naming a GGUF file for the embedded engine).
 """
 
 from __future__ import annotations
@@ -13,22 +14,36 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from aiharness.config import Section
 
-# Every kind speaks the OpenAI API; the kind only tunes details (how to continue an answer).
-BackendKind = Literal["openai", "ollama", "vllm", "llamacpp"]
+# Server kinds speak the OpenAI API over HTTP; the kind only tunes details (how to continue an
+# answer). ``llama_cpp`` is different: a GGUF file run in process by llama-cpp-python (the
+# optional ``local-llm`` extra), not a server (that is ``llamacpp``).
+BackendKind = Literal["openai", "ollama", "vllm", "llamacpp", "llama_cpp"]
+EMBEDDED = "llama_cpp"
 Capability = Literal["chat", "code", "embeddings"]
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 AUTO = "auto"
 
 
 class BackendSettings(BaseModel):
-    """One OpenAI-compatible LLM server."""
+    """One OpenAI-compatible LLM server, or a GGUF file run in process (kind ``llama_cpp``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="Unique name of the backend (used in aliases and records).")
-    base_url: str = Field(description="Server root including `/v1`, e.g. `http://gpu1:8080/v1`.")
-    model: str = Field(description="Model name the server serves (sent as `model`).")
-    kind: BackendKind = Field("openai", description="Server kind: openai, ollama, vllm, llamacpp.")
+    base_url: str = Field(
+        "",
+        description="Server root including `/v1`, e.g. `http://gpu1:8080/v1` (none for "
+        "`llama_cpp`).",
+    )
+    model: str = Field(
+        description="Model name the server serves (sent as `model`); for `llama_cpp` a GGUF "
+        "file in the data dir's `models` folder, or an absolute path."
+    )
+    kind: BackendKind = Field(
+        "openai",
+        description="Server kind: openai, ollama, vllm, llamacpp (a llama.cpp server); "
+        "llama_cpp runs the GGUF file in process (extra `local-llm`).",
+    )
     api_key_env: str | None = Field(
         None, description="Environment variable that holds the server's API key (never logged)."
     )
@@ -45,7 +60,21 @@ class BackendSettings(BaseModel):
         default_factory=lambda: list[Capability](["chat"]),
         description="What it serves: chat, code, embeddings.",
     )
-    context_length: int = Field(8192, ge=256, description="Context window in tokens.")
+    context_length: int = Field(
+        8192,
+        ge=256,
+        description="Context window in tokens (`llama_cpp`: at most what the model was trained "
+        "with, read from the file).",
+    )
+    threads: int | None = Field(
+        None, ge=1, le=512, description="`llama_cpp` only: CPU threads (default: half the cores)."
+    )
+    chat_format: str | None = Field(
+        None,
+        max_length=64,
+        description="`llama_cpp` only: llama-cpp-python's chat format (e.g. `gemma`, `chatml`) "
+        "for a GGUF file without a chat template; default: the file's template.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -57,9 +86,20 @@ class BackendSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _valid_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> BackendSettings:
+        if self.kind == EMBEDDED:
+            if "embeddings" in self.capabilities:
+                raise ValueError(f"backend {self.name!r}: llama_cpp serves chat and code only")
+            if not self.model.strip():
+                raise ValueError(f"backend {self.name!r}: model must name a GGUF file")
+        elif not self.base_url:
+            raise ValueError(f"backend {self.name!r} needs base_url (the server root with /v1)")
+        return self
 
 
 class GatewaySettings(Section):
@@ -79,7 +119,11 @@ class GatewaySettings(Section):
     base_url: str | None = Field(
         None, description="A single backend's server root (with `model`); joins `backends`."
     )
-    model: str | None = Field(None, description="Model served by the single `base_url` backend.")
+    model: str | None = Field(
+        None,
+        description="Model served by the single `base_url` backend (with kind `llama_cpp` and "
+        "no base_url: the GGUF file to run in process).",
+    )
     api_key_env: str | None = Field(
         None, description="Environment variable with the single backend's API key."
     )
@@ -113,6 +157,8 @@ class GatewaySettings(Section):
     def _consistent(self) -> GatewaySettings:
         if self.base_url and not self.model:
             raise ValueError("gateway.base_url needs gateway.model (the served model name)")
+        if self.kind == EMBEDDED and self.base_url:
+            raise ValueError("gateway.kind llama_cpp runs gateway.model in process: no base_url")
         names = [b.name for b in self.all_backends()]
         doubled = sorted({n for n in names if names.count(n) > 1})
         if doubled:
@@ -127,13 +173,14 @@ class GatewaySettings(Section):
         return self
 
     def all_backends(self) -> list[BackendSettings]:
-        """The configured backends plus the one from ``base_url``/``model`` when set."""
+        """The configured backends plus the one from ``base_url``/``model`` when set (or from
+        ``model`` alone with kind ``llama_cpp``)."""
         found = list(self.backends)
-        if self.base_url and self.model:
+        if self.model and (self.base_url or self.kind == EMBEDDED):
             found.append(
                 BackendSettings(
                     name="default",
-                    base_url=self.base_url,
+                    base_url=self.base_url or "",
                     model=self.model,
                     kind=self.kind,
                     api_key_env=self.api_key_env,
