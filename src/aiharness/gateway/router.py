@@ -10,6 +10,7 @@ from starlette.background import BackgroundTask
 
 from aiharness.api_errors import OpenAIRoute
 from aiharness.deps import CurrentPrincipal, SessionDep
+from aiharness.errors import Forbidden
 from aiharness.gateway import service
 from aiharness.gateway.deps import GatewayDep
 from aiharness.gateway.schemas import (
@@ -19,6 +20,7 @@ from aiharness.gateway.schemas import (
     UsagePublic,
     parse_json,
 )
+from aiharness.principal import Principal
 
 router = APIRouter(tags=["gateway"])
 v1 = APIRouter(tags=["openai"], route_class=OpenAIRoute)
@@ -74,11 +76,22 @@ _EMBEDDINGS_BODY = {
 }
 
 
+def check_model_scope(principal: Principal, body: dict[str, Any]) -> None:
+    """A caller limited to some models names one of them (``auto`` only if it is listed)."""
+    model = body.get("model")
+    if principal.models is not None and not (
+        isinstance(model, str) and principal.may_use_model(model)
+    ):
+        allowed = ", ".join(sorted(principal.models)) or "none"
+        raise Forbidden(f"this caller may only use the models {allowed}", code="model_not_allowed")
+
+
 @v1.get("/v1/models", summary="Models (aliases) the gateway serves")
-def list_models(runtime: GatewayDep, _p: CurrentPrincipal) -> dict[str, Any]:
+def list_models(runtime: GatewayDep, principal: CurrentPrincipal) -> dict[str, Any]:
     data = [
         {"id": m.id, "object": "model", "created": CREATED, "owned_by": "aiharness"}
         for m in runtime.models()
+        if principal.may_use_model(m.id)
     ]
     return {"object": "list", "data": data}
 
@@ -94,6 +107,7 @@ async def chat_completions(
     request: Request, runtime: GatewayDep, principal: CurrentPrincipal
 ) -> Response:
     body = parse_json(await request.body())
+    check_model_scope(principal, body)
     if body.get("stream") is True:
         stream = await runtime.open_stream(body, caller=principal.id)
         return StreamingResponse(
@@ -116,6 +130,7 @@ async def embeddings(
     request: Request, runtime: GatewayDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     body = parse_json(await request.body())
+    check_model_scope(principal, body)
     return await runtime.embeddings(body, caller=principal.id)
 
 

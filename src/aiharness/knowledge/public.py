@@ -31,11 +31,14 @@ def search(
     mode: SearchMode = "hybrid",
     collection: str | None = None,
     per_document: bool = False,
+    collections: frozenset[str] | None = None,
 ) -> list[SearchHit]:
     """The ``k`` best passages for ``query`` in one collection (or all of them).
 
     ``per_document=True``: the best passage of each of the ``k`` best documents (an assistant
     citing sources gets ``k`` different documents instead of neighbouring chunks of one).
+    ``collections``: the caller's allow-list (``principal.collections``; None = all): nothing
+    outside it is searched, and a named collection outside it is "not found".
     """
     return runtime.search(
         session=session,
@@ -44,6 +47,7 @@ def search(
         mode=mode,
         collection=collection,
         per_document=per_document,
+        allowed=collections,
     )
 
 
@@ -59,14 +63,21 @@ def split_sentences(texts: list[str]) -> list[list[TextSentence]]:
     return split_sentences_batch(texts)
 
 
-def find_collection(*, session: Session, name: str) -> CollectionPublic | None:
-    """The named collection with its counts, or None."""
+def find_collection(
+    *, session: Session, name: str, collections: frozenset[str] | None = None
+) -> CollectionPublic | None:
+    """The named collection with its counts, or None (also when it is outside the caller's
+    ``collections`` allow-list)."""
+    if not service.may_use(name, collections):
+        return None
     found = service.find_collection(session=session, name=name)
     return service.collection_public(session=session, collection=found) if found else None
 
 
-def list_collections(*, session: Session) -> list[CollectionPublic]:
-    return service.list_collections(session=session)
+def list_collections(
+    *, session: Session, collections: frozenset[str] | None = None
+) -> list[CollectionPublic]:
+    return service.list_collections(session=session, allowed=collections)
 
 
 __all__ = [

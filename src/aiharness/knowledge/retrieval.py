@@ -80,10 +80,15 @@ class NothingIndexedError(Unavailable):
     default_code = "nothing_indexed"
 
 
-def _collections(session: Session, name: str | None) -> list[Collection]:
+def _collections(
+    session: Session, name: str | None, allowed: service.Allowed = None
+) -> list[Collection]:
     if name is not None:
-        return [service.get_collection(session=session, name=name)]
-    return list(session.scalars(select(Collection).order_by(Collection.name)).all())
+        return [service.get_collection(session=session, name=name, allowed=allowed)]
+    query = select(Collection).order_by(Collection.name)
+    if allowed is not None:
+        query = query.where(Collection.name.in_(sorted(allowed)))
+    return list(session.scalars(query).all())
 
 
 def _check_indexed(session: Session, collections: Sequence[Collection], named: str | None) -> None:
@@ -171,6 +176,7 @@ def search(
     reranker: Reranker | None = None,
     concurrent: bool = True,
     per_document: bool = False,
+    allowed: service.Allowed = None,
 ) -> list[SearchHit]:
     """The ``k`` best passages for ``query``; ``embedder`` is only called when vectors are used.
 
@@ -187,7 +193,8 @@ def search(
             f"the query has {len(text)} characters; the limit is {MAX_QUERY_CHARS}",
             code="query_too_long",
         )
-    collections = _collections(session, collection)
+    # ``allowed``: the caller's collections (None: all); no passage of another is ever scored.
+    collections = _collections(session, collection, allowed)
     _check_indexed(session, collections, collection)
     candidates = max(k, DEFAULT_CANDIDATES) if mode == "hybrid" else k
     if reranker is not None:

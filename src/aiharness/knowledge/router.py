@@ -37,19 +37,22 @@ def create_collection(
     collection_in: CollectionCreate,
     session: SessionDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
 ) -> CollectionPublic:
+    service.check_may_create(collection_in.name, principal.collections)
     return runtime.create_collection(session=session, collection_in=collection_in)
 
 
 @router.get("/api/collections", summary="Collections with document and chunk counts")
-def list_collections(session: SessionDep, _p: CurrentPrincipal) -> list[CollectionPublic]:
-    return service.list_collections(session=session)
+def list_collections(session: SessionDep, principal: CurrentPrincipal) -> list[CollectionPublic]:
+    return service.list_collections(session=session, allowed=principal.collections)
 
 
 @router.get("/api/collections/{name}", summary="One collection")
-def show_collection(name: str, session: SessionDep, _p: CurrentPrincipal) -> CollectionPublic:
-    return service.show_collection(session=session, name=name)
+def show_collection(
+    name: str, session: SessionDep, principal: CurrentPrincipal
+) -> CollectionPublic:
+    return service.show_collection(session=session, name=name, allowed=principal.collections)
 
 
 @router.delete(
@@ -62,10 +65,14 @@ def delete_collection(
     session: SessionDep,
     settings: SettingsDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
 ) -> Response:
     service.delete_collection(
-        session=session, store=runtime.writer_store(), name=name, settings=settings
+        session=session,
+        store=runtime.writer_store(),
+        name=name,
+        settings=settings,
+        allowed=principal.collections,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -84,9 +91,10 @@ def reembed_collection(
     session: SessionDep,
     queues: QueuesDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     request: ReembedRequest | None = None,
 ) -> ReembedResponse:
+    service.get_collection(session=session, name=name, allowed=principal.collections)
     return reembed.submit_reembed(
         session=session,
         queues=queues,
@@ -107,8 +115,9 @@ def upload_documents(
     session: SessionDep,
     settings: SettingsDep,
     queues: QueuesDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
 ) -> IngestResponse:
+    service.get_collection(session=session, name=name, allowed=principal.collections)
     return ingest.ingest_uploads(
         session=session,
         queues=queues,
@@ -128,8 +137,9 @@ def ingest_server_path(
     session: SessionDep,
     queues: QueuesDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
 ) -> IngestResponse:
+    service.check_may_create(request.collection, principal.collections)
     return ingest.ingest_path(
         session=session,
         queues=queues,
@@ -148,7 +158,7 @@ def ingest_server_path(
 def ingest_progress(
     name: str,
     session: SessionDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     first_id: Annotated[
         int | None, Query(ge=1, le=MAX_ROW_ID, description="Only documents from this id")
     ] = None,
@@ -156,26 +166,41 @@ def ingest_progress(
         int | None, Query(ge=1, le=MAX_ROW_ID, description="Only documents up to this id")
     ] = None,
 ) -> IngestProgress:
-    return service.ingest_progress(session=session, name=name, first_id=first_id, last_id=last_id)
+    return service.ingest_progress(
+        session=session,
+        name=name,
+        first_id=first_id,
+        last_id=last_id,
+        allowed=principal.collections,
+    )
 
 
 @router.get("/api/documents", summary="Documents, newest first")
 def list_documents(
     session: SessionDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     collection: NameQuery = None,
     status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> DocumentPage:
     return service.list_documents(
-        session=session, collection=collection, status=status_, limit=limit, offset=offset
+        session=session,
+        collection=collection,
+        status=status_,
+        limit=limit,
+        offset=offset,
+        allowed=principal.collections,
     )
 
 
 @router.get("/api/documents/{document_id}", summary="One document with its status and error")
-def get_document(document_id: RowId, session: SessionDep, _p: CurrentPrincipal) -> DocumentPublic:
-    return service.get_document(session=session, document_id=document_id)
+def get_document(
+    document_id: RowId, session: SessionDep, principal: CurrentPrincipal
+) -> DocumentPublic:
+    return service.get_document(
+        session=session, document_id=document_id, allowed=principal.collections
+    )
 
 
 @router.delete(
@@ -188,10 +213,14 @@ def delete_document(
     session: SessionDep,
     settings: SettingsDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
 ) -> Response:
     service.delete_document(
-        session=session, store=runtime.writer_store(), document_id=document_id, settings=settings
+        session=session,
+        store=runtime.writer_store(),
+        document_id=document_id,
+        settings=settings,
+        allowed=principal.collections,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -203,7 +232,7 @@ def _search(
     response: Response,
     session: SessionDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     q: Annotated[str, Query(min_length=1, max_length=retrieval.MAX_QUERY_CHARS)],
     k: Annotated[int, Query(ge=1, le=100)] = 5,
     collection: NameQuery = None,
@@ -221,6 +250,7 @@ def _search(
             mode=mode,
             collection=collection,
             per_document=per_document,
+            allowed=principal.collections,
         )
     except retrieval.NothingIndexedError as exc:
         # Headers are ASCII: a Korean collection name travels percent-encoded.

@@ -130,6 +130,7 @@ class KnowledgeRuntime:
         mode: SearchMode,
         collection: str | None,
         per_document: bool = False,
+        allowed: frozenset[str] | None = None,
     ) -> list[SearchHit]:
         """Search with this runtime's store, embedder and reranker (API, UI and CLI alike)."""
         from aiharness.knowledge import retrieval
@@ -145,6 +146,7 @@ class KnowledgeRuntime:
             collection=collection,
             reranker=self.reranker,
             per_document=per_document,
+            allowed=allowed,
         )
 
     def warm_up(self) -> None:

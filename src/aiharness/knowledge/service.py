@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from aiharness.config import Settings
 from aiharness.db.base import utcnow
-from aiharness.errors import Conflict, NotFound
+from aiharness.errors import Conflict, Forbidden, NotFound
 from aiharness.knowledge.models import Chunk, Collection, Document
 from aiharness.knowledge.schemas import (
     IN_PROGRESS,
@@ -85,12 +85,30 @@ def create_collection(
     return collection_public(session=session, collection=collection)
 
 
+# The collections a caller may use (the principal's ``collections``); None means every one. A
+# collection outside them is answered exactly like one that does not exist.
+Allowed = frozenset[str] | None
+
+
+def may_use(name: str, allowed: Allowed) -> bool:
+    return allowed is None or name in allowed
+
+
+def check_may_create(name: str, allowed: Allowed) -> None:
+    """A caller limited to some collections creates (or ingests into a new) one of those only."""
+    if not may_use(name, allowed):
+        raise Forbidden(
+            f"this caller may only use the collections {', '.join(sorted(allowed or ()))}",
+            code="collection_not_allowed",
+        )
+
+
 def find_collection(*, session: Session, name: str) -> Collection | None:
     return session.scalars(select(Collection).where(Collection.name == name)).first()
 
 
-def get_collection(*, session: Session, name: str) -> Collection:
-    collection = find_collection(session=session, name=name)
+def get_collection(*, session: Session, name: str, allowed: Allowed = None) -> Collection:
+    collection = find_collection(session=session, name=name) if may_use(name, allowed) else None
     if collection is None:
         raise NotFound(
             f"collection {name!r} does not exist; create it with "
@@ -162,8 +180,11 @@ def collection_public(*, session: Session, collection: Collection) -> Collection
     return _public(collection, counts, chunks, reembed)
 
 
-def list_collections(*, session: Session) -> list[CollectionPublic]:
-    rows = session.scalars(select(Collection).order_by(Collection.name)).all()
+def list_collections(*, session: Session, allowed: Allowed = None) -> list[CollectionPublic]:
+    query = select(Collection).order_by(Collection.name)
+    if allowed is not None:
+        query = query.where(Collection.name.in_(sorted(allowed)))
+    rows = session.scalars(query).all()
     ids = [c.id for c in rows]
     counts = _counts(session, ids)
     chunks = _chunk_totals(session, ids)
@@ -174,15 +195,21 @@ def list_collections(*, session: Session) -> list[CollectionPublic]:
     ]
 
 
-def show_collection(*, session: Session, name: str) -> CollectionPublic:
-    return collection_public(session=session, collection=get_collection(session=session, name=name))
+def show_collection(*, session: Session, name: str, allowed: Allowed = None) -> CollectionPublic:
+    collection = get_collection(session=session, name=name, allowed=allowed)
+    return collection_public(session=session, collection=collection)
 
 
 def delete_collection(
-    *, session: Session, store: KnowledgeStore, name: str, settings: Settings
+    *,
+    session: Session,
+    store: KnowledgeStore,
+    name: str,
+    settings: Settings,
+    allowed: Allowed = None,
 ) -> None:
     """Delete every document (chunks, vectors, keyword entries, unshared uploads), then the row."""
-    collection = get_collection(session=session, name=name)
+    collection = get_collection(session=session, name=name, allowed=allowed)
     doc_ids = session.scalars(
         select(Document.id).where(Document.collection_id == collection.id)
     ).all()
@@ -226,14 +253,19 @@ def list_documents(
     ids: Sequence[int] | None = None,
     limit: int = 100,
     offset: int = 0,
+    allowed: Allowed = None,
 ) -> DocumentPage:
-    """Newest first; filtered by collection name, status or ids."""
+    """Newest first; filtered by collection name, status or ids (and the caller's collections)."""
     query = select(Document, Collection.name).join(
         Collection, Collection.id == Document.collection_id
     )
     count = select(func.count()).select_from(Document)
+    if allowed is not None:
+        visible = select(Collection.id).where(Collection.name.in_(sorted(allowed)))
+        query = query.where(Document.collection_id.in_(visible))
+        count = count.where(Document.collection_id.in_(visible))
     if collection is not None:
-        cid = get_collection(session=session, name=collection).id
+        cid = get_collection(session=session, name=collection, allowed=allowed).id
         query = query.where(Document.collection_id == cid)
         count = count.where(Document.collection_id == cid)
     if status is not None:
@@ -253,19 +285,21 @@ def list_documents(
     )
 
 
-def _load_document(session: Session, document_id: int) -> tuple[Document, str]:
+def _load_document(
+    session: Session, document_id: int, allowed: Allowed = None
+) -> tuple[Document, str]:
     row = session.execute(
         select(Document, Collection.name)
         .join(Collection, Collection.id == Document.collection_id)
         .where(Document.id == document_id)
     ).first()
-    if row is None:
+    if row is None or not may_use(row[1], allowed):
         raise NotFound(f"document {document_id} does not exist")
     return row[0], row[1]
 
 
-def get_document(*, session: Session, document_id: int) -> DocumentPublic:
-    document, name = _load_document(session, document_id)
+def get_document(*, session: Session, document_id: int, allowed: Allowed = None) -> DocumentPublic:
+    document, name = _load_document(session, document_id, allowed)
     return document_public(document, name)
 
 
@@ -279,10 +313,15 @@ def document_chunks(*, session: Session, document_id: int, limit: int = 1000) ->
 
 
 def delete_document(
-    *, session: Session, store: KnowledgeStore, document_id: int, settings: Settings
+    *,
+    session: Session,
+    store: KnowledgeStore,
+    document_id: int,
+    settings: Settings,
+    allowed: Allowed = None,
 ) -> None:
     """Remove the document, its chunks and vectors, and its upload file if nothing else uses it."""
-    document, _name = _load_document(session, document_id)
+    document, _name = _load_document(session, document_id, allowed)
     stored = (document.meta or {}).get("stored_path")
     kind, content_hash = document.source_kind, document.content_hash
     session.commit()
@@ -447,11 +486,16 @@ def pending_count(*, session: Session, collection_id: int) -> int:
 
 
 def ingest_progress(
-    *, session: Session, name: str, first_id: int | None = None, last_id: int | None = None
+    *,
+    session: Session,
+    name: str,
+    first_id: int | None = None,
+    last_id: int | None = None,
+    allowed: Allowed = None,
 ) -> IngestProgress:
     """Document counts by status and ready chunks of collection ``name``, optionally only of
     documents with ids from ``first_id`` to ``last_id`` (what one ingest queued)."""
-    collection = get_collection(session=session, name=name)
+    collection = get_collection(session=session, name=name, allowed=allowed)
     query = (
         select(Document.status, func.count(), func.coalesce(func.sum(Document.chunk_count), 0))
         .where(Document.collection_id == collection.id)

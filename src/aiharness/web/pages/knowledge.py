@@ -62,9 +62,9 @@ def highlight(text: str, terms: Sequence[str]) -> Markup:
 
 @router.get("/knowledge", response_class=HTMLResponse)
 def knowledge_page(
-    request: Request, web: WebDep, session: SessionDep, _p: CurrentPrincipal
+    request: Request, web: WebDep, session: SessionDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
-    collections = service.list_collections(session=session)
+    collections = service.list_collections(session=session, allowed=principal.collections)
     return web.render(request, "knowledge.html", {"collections": collections}, active="knowledge")
 
 
@@ -72,7 +72,7 @@ def knowledge_page(
 def create_collection_action(
     session: SessionDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     name: Annotated[str, Form(max_length=200)],
     description: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
@@ -80,6 +80,7 @@ def create_collection_action(
         collection_in = CollectionCreate(name=name.strip(), description=description)
     except ValidationError as exc:
         raise Invalid(f"{name!r}: {exc.errors()[0]['msg']}", code="validation_error") from None
+    service.check_may_create(collection_in.name, principal.collections)
     runtime.create_collection(session=session, collection_in=collection_in)
     response = HTMLResponse("")
     response.headers["HX-Redirect"] = f"/knowledge/{collection_in.name}"
@@ -93,10 +94,12 @@ def collection_page(
     web: WebDep,
     session: SessionDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
 ) -> HTMLResponse:
-    collection = service.show_collection(session=session, name=name)
-    documents = service.list_documents(session=session, collection=name, limit=200)
+    collection = service.show_collection(session=session, name=name, allowed=principal.collections)
+    documents = service.list_documents(
+        session=session, collection=name, limit=200, allowed=principal.collections
+    )
     return web.render(
         request,
         "knowledge_collection.html",
@@ -113,9 +116,11 @@ def collection_page(
 
 @fragments.get("/ui/partials/knowledge/{name}/documents", response_class=HTMLResponse)
 def documents_partial(
-    name: str, request: Request, web: WebDep, session: SessionDep, _p: CurrentPrincipal
+    name: str, request: Request, web: WebDep, session: SessionDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
-    documents = service.list_documents(session=session, collection=name, limit=200)
+    documents = service.list_documents(
+        session=session, collection=name, limit=200, allowed=principal.collections
+    )
     return web.render(
         request,
         "_knowledge_documents.html",
@@ -135,12 +140,13 @@ def upload_action(
     session: SessionDep,
     settings: SettingsDep,
     queues: QueuesDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     files: Annotated[list[UploadFile] | None, Form()] = None,
 ) -> HTMLResponse:
     uploads = [f for f in files or [] if f.filename]
     if not uploads:
         return web.flash(request, ok=False, key="knowledge.upload.none")
+    service.get_collection(session=session, name=name, allowed=principal.collections)
     result = ingest.ingest_uploads(
         session=session,
         queues=queues,
@@ -161,13 +167,14 @@ def delete_document_action(
     session: SessionDep,
     settings: SettingsDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
 ) -> HTMLResponse:
     service.delete_document(
         session=session,
         store=runtime.writer_store(),
         document_id=document_id,
         settings=settings,
+        allowed=principal.collections,
     )
     return web.flash(request, ok=True, key="knowledge.flash.deleted", trigger=CHANGED)
 
@@ -178,11 +185,15 @@ def delete_collection_action(
     session: SessionDep,
     settings: SettingsDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
 ) -> Response:
     """Delete the collection (the page asked the user to confirm) and go back to the list."""
     service.delete_collection(
-        session=session, store=runtime.writer_store(), name=name, settings=settings
+        session=session,
+        store=runtime.writer_store(),
+        name=name,
+        settings=settings,
+        allowed=principal.collections,
     )
     response = HTMLResponse("")
     response.headers["HX-Redirect"] = "/knowledge"
@@ -196,10 +207,12 @@ def document_page(
     request: Request,
     web: WebDep,
     session: SessionDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
 ) -> HTMLResponse:
     """A document's facts, status and error, and its passages (search results link here)."""
-    document = service.get_document(session=session, document_id=document_id)
+    document = service.get_document(
+        session=session, document_id=document_id, allowed=principal.collections
+    )
     if document.collection != name:
         raise NotFound(f"document {document_id} does not exist")
     chunks = service.document_chunks(session=session, document_id=document_id)
@@ -217,7 +230,7 @@ def search_partial(
     web: WebDep,
     session: SessionDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     q: Annotated[str, Query(max_length=retrieval.MAX_QUERY_CHARS)] = "",
     collection: Annotated[str | None, Query(max_length=128)] = None,
     mode: Annotated[str, Query(max_length=16)] = "hybrid",
@@ -237,8 +250,12 @@ def search_partial(
                 mode=mode,  # type: ignore[arg-type]
                 collection=collection or None,
                 per_document=True,  # one result per document: neighbours would repeat it
+                allowed=principal.collections,
             )
-            analyzers = {c.analyzer for c in service.list_collections(session=session)}
+            analyzers = {
+                c.analyzer
+                for c in service.list_collections(session=session, allowed=principal.collections)
+            }
             terms = retrieval.query_terms(q, sorted(analyzers) or ["kiwi"])
             terms += [w for w in q.split() if len(w) > 1]
         except DomainError as exc:
@@ -280,10 +297,10 @@ def reembed_partial(
     web: WebDep,
     session: SessionDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     job: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
-    collection = service.show_collection(session=session, name=name)
+    collection = service.show_collection(session=session, name=name, allowed=principal.collections)
     context = _reembed_context(session, runtime, collection, finished_job=job)
     return web.render(request, "_knowledge_reembed.html", context)
 
@@ -296,10 +313,11 @@ def reembed_action(
     session: SessionDep,
     queues: QueuesDep,
     runtime: KnowledgeDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     force: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     error: str | None = None
+    service.get_collection(session=session, name=name, allowed=principal.collections)
     try:
         reembed.submit_reembed(
             session=session,
