@@ -19,8 +19,6 @@ from aiharness.features import make_settings
 from tests.fixtures.jobs import drain_jobs
 from tests.gateway.fake_llm import FakeLLM
 
-pytest_plugins: list[str] = []
-
 Answerer = Callable[[dict[str, Any]], str]
 
 
@@ -135,32 +133,3 @@ def llms() -> Iterator[Callable[..., ScriptedLLM]]:
     yield make
     for server in made:
         server.close()
-
-
-def _install_relevance_stand_in() -> None:
-    """Until QUALITY's relevance module lands: a temporary stand-in for these tests only."""
-    import importlib.util
-    import sys
-    import types
-
-    if importlib.util.find_spec("aiharness.assistant.relevance") is not None:
-        return
-    from aiharness.knowledge.public import keyword_terms
-
-    module = types.ModuleType("aiharness.assistant.relevance")
-
-    def not_found_text(language: str) -> str:
-        if language == "ko":
-            return "문서에서 이 질문의 답을 찾을 수 없습니다."
-        return "The documents do not say."
-
-    def answerable(question: str, passages: Any) -> bool:
-        wanted = set(keyword_terms(question))
-        return any(len(wanted & set(keyword_terms(p.text))) >= 2 for p in passages)
-
-    module.not_found_text = not_found_text  # type: ignore[attr-defined]
-    module.answerable = answerable  # type: ignore[attr-defined]
-    sys.modules["aiharness.assistant.relevance"] = module
-
-
-_install_relevance_stand_in()
