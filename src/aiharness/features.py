@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aiharness.assistant.feature import FEATURE as ASSISTANT
+from aiharness.audit.feature import FEATURE as AUDIT
 from aiharness.events.feature import FEATURE as EVENTS
 from aiharness.feature import Feature, settings_section
 from aiharness.gateway.feature import FEATURE as GATEWAY
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from aiharness.config import Settings
 
 FEATURES: tuple[Feature, ...] = (
+    AUDIT,
     EVENTS,
     JOBS,
     KNOWLEDGE,

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.unit
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "src" / "aiharness"
 MODULE_STRING = re.compile(r"^(aiharness(?:\.[a-z_][a-z0-9_]*)+)(?::[A-Za-z_][A-Za-z0-9_]*)?$")
-# Features the others build on (their services, job context and registry are for everyone).
-LAYERS = frozenset({"jobs"})
+# Features the others build on (their services, job context and registry are for everyone;
+# the audit log records every feature's changes).
+LAYERS = frozenset({"jobs", "audit"})
 # Planned features named by rules before they land.
 PLANNED = frozenset({"gateway", "assistant", "pipelines", "auth"})
 FEATURE_NAMES = frozenset(f.name for f in FEATURES) | PLANNED
@@ -122,7 +123,11 @@ RULES = (
     Rule("kernel -> a feature", lambda s, d: _under(s, KERNEL) and bool(feature_of(d))),
     Rule(
         "jobs -> another feature",
-        lambda s, d: feature_of(s) == "jobs" and feature_of(d) not in (None, "jobs"),
+        lambda s, d: feature_of(s) == "jobs" and feature_of(d) not in (None, "jobs", "audit"),
+    ),
+    Rule(
+        "audit -> another feature",
+        lambda s, d: feature_of(s) == "audit" and feature_of(d) not in (None, "audit"),
     ),
     Rule(
         "a feature -> web, cli or the composition root",
@@ -160,6 +165,7 @@ def test_the_package_has_no_forbidden_dependency() -> None:
         ("aiharness.observability.logging", "aiharness.jobs.models", "observability"),
         ("aiharness.platform", "aiharness.knowledge.runtime", "kernel -> a feature"),
         ("aiharness.jobs.worker", "aiharness.knowledge.runtime", "jobs -> another feature"),
+        ("aiharness.audit.service", "aiharness.jobs.service", "audit -> another feature"),
         ("aiharness.knowledge.service", "aiharness.web.templating", "web, cli"),
         ("aiharness.knowledge.ingest", "aiharness.cli.common", "web, cli"),
         ("aiharness.jobs.wiring", "aiharness.features", "composition root"),
@@ -178,6 +184,8 @@ def test_each_forbidden_arrow_is_caught(src: str, dst: str, rule: str) -> None:
     [
         ("aiharness.assistant.service", "aiharness.knowledge.public"),
         ("aiharness.knowledge.ingest", "aiharness.jobs.service"),
+        ("aiharness.jobs.service", "aiharness.audit"),
+        ("aiharness.pipelines.runs", "aiharness.audit.service"),
         ("aiharness.web.pages.knowledge", "aiharness.knowledge.service"),
         ("aiharness.cli.local", "aiharness.knowledge.runtime"),
         ("aiharness.app", "aiharness.web.router"),

@@ -162,8 +162,8 @@ async def probe_backend(name: str, runtime: GatewayDep, _p: CurrentPrincipal) ->
     summary="Re-read the config file's gateway section",
     responses={422: {"description": "The config file is invalid; nothing changed."}},
 )
-def reload_gateway(runtime: GatewayDep, _p: CurrentPrincipal) -> ReloadResult:
-    return service.reload(runtime)
+def reload_gateway(runtime: GatewayDep, session: SessionDep, _p: CurrentPrincipal) -> ReloadResult:
+    return service.reload(runtime, session=session)
 
 
 router.include_router(v1)

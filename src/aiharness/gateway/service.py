@@ -7,6 +7,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aiharness.audit import record
 from aiharness.errors import Invalid, NotFound
 from aiharness.gateway.backends import BackendError
 from aiharness.gateway.models import GatewayUsage
@@ -79,8 +80,9 @@ async def test_backend(runtime: GatewayRuntime, name: str) -> BackendTest:
     )
 
 
-def reload(runtime: GatewayRuntime) -> ReloadResult:
-    """Apply the config file's ``gateway`` section now; a broken file changes nothing."""
+def reload(runtime: GatewayRuntime, *, session: Session | None = None) -> ReloadResult:
+    """Apply the config file's ``gateway`` section now; a broken file changes nothing.
+    With ``session``, the reload is recorded in the audit log."""
     try:
         report = runtime.reload()
     except ValueError as exc:  # ConfigError and pydantic's ValidationError
@@ -88,10 +90,18 @@ def reload(runtime: GatewayRuntime) -> ReloadResult:
         raise Invalid(
             "the configuration was not reloaded: " + " ".join(first[:3]), code="invalid_config"
         ) from None
-    return ReloadResult(
+    result = ReloadResult(
         added=report.added,
         removed=report.removed,
         changed=report.changed,
         kept=report.kept,
         aliases=report.aliases,
     )
+    if session is not None:
+        record(
+            session,
+            action="gateway.reload",
+            target="gateway",
+            details=result.model_dump(include={"added", "removed", "changed"}),
+        )
+    return result

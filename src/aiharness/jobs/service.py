@@ -7,6 +7,7 @@ can be lost or duplicated without losing or repeating work (claims are condition
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from aiharness.audit import record
 from aiharness.db.base import utcnow
 from aiharness.errors import Conflict, Invalid, NotFound
 from aiharness.jobs.models import Job, Worker
@@ -151,14 +153,18 @@ def submit_job(
     job_in: JobCreate,
     registry: JobRegistry = default_registry,
     dedupe_key: str | None = None,
+    also: Callable[[Session, Job], object] | None = None,
 ) -> JobPublic | None:
     """Validate, record (committed), then dispatch. Returns None for a duplicate ``dedupe_key``.
 
     Unknown type or bad params raise before anything is stored. If the queue is unreachable the
     record stays ``queued`` with the reason; a worker's sweep dispatches it once the queue is back.
+    ``also`` adds rows of the caller's (an audit entry) to the job's own transaction.
     """
     job = _validated(registry, job_in, dedupe_key)
     session.add(job)
+    if also is not None:  # e.g. the audit row of what asked for the job: one transaction
+        also(session, job)
     try:
         session.commit()
     except IntegrityError:
@@ -259,7 +265,7 @@ def find_job_id(*, session: Session, prefix: str) -> str:
 def cancel_job(*, session: Session, job_id: str) -> JobPublic:
     """Waiting jobs are cancelled at once; a running job is asked to stop (cooperatively)."""
     job = _load(session, job_id)
-    now = utcnow()
+    now, was = utcnow(), job.status
     if job.status in TERMINAL_STATUSES:
         raise JobConflictError(f"job {job_id} is already {job.status}; nothing to cancel")
     waiting = session.execute(
@@ -284,6 +290,12 @@ def cancel_job(*, session: Session, job_id: str) -> JobPublic:
                 updated_at=now,
             )
         )
+    record(
+        session,
+        action="jobs.cancel",
+        target=f"job:{job_id}",
+        details={"type": job.type, "was": was},
+    )
     session.commit()
     session.refresh(job)
     return to_public(job)
@@ -306,7 +318,7 @@ def retry_job(
         max_attempts = registry.get(job.type).max_attempts
     except UnknownJobTypeError as exc:
         raise Invalid(f"cannot retry job {job_id}: {exc}", code="unknown_job_type") from None
-    now = utcnow()
+    now, was = utcnow(), job.status
     note = f"[{now:%Y-%m-%d %H:%M:%S}] manual retry after {job.status}: {job.error or '-'}\n"
     retried = session.execute(
         update(Job)
@@ -332,6 +344,12 @@ def retry_job(
     )
     if _rowcount(retried) == 0:
         raise JobConflictError(f"job {job_id} changed state meanwhile; reload and try again")
+    record(
+        session,
+        action="jobs.retry",
+        target=f"job:{job_id}",
+        details={"type": job.type, "was": was},
+    )
     session.commit()
     session.refresh(job)
     _dispatch_or_note(session=session, queues=queues, job=job, delay_s=0.0)

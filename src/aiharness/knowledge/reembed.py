@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from aiharness.audit import record
 from aiharness.errors import Conflict
 from aiharness.jobs import service as jobs_service
 from aiharness.jobs.context import JobCancelled, JobContext, JobLost
@@ -145,6 +146,18 @@ def submit_reembed(
     job = jobs_service.submit_job(
         session=session,
         queues=queues,
+        also=lambda session, job: record(
+            session,
+            action="knowledge.reembed",
+            target=f"collection:{collection.name}",
+            details={
+                "job_id": job.id,
+                "from_model": source[0],
+                "to_model": model,
+                "to_dim": dim,
+                "force": force,
+            },
+        ),
         job_in=JobCreate(
             type=JOB_TYPE,
             params={

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from aiharness.audit import record
 from aiharness.config import Settings
 from aiharness.db.base import utcnow
 from aiharness.errors import Conflict, Forbidden, NotFound
@@ -77,6 +78,12 @@ def create_collection(
         index_generation=0,
     )
     session.add(collection)
+    record(
+        session,
+        action="knowledge.collection.create",
+        target=f"collection:{collection_in.name}",
+        details={"embedding_model": model, "analyzer": collection_in.analyzer},
+    )
     try:
         session.commit()
     except IntegrityError:
@@ -217,6 +224,12 @@ def delete_collection(
     for document_id in doc_ids:
         delete_document(session=session, store=store, document_id=document_id, settings=settings)
     session.delete(session.get(Collection, collection.id) or collection)
+    record(
+        session,
+        action="knowledge.collection.delete",
+        target=f"collection:{name}",
+        details={"documents": len(doc_ids)},
+    )
     session.commit()
     store.forget_collection(collection_id=collection.id)
 
@@ -321,11 +334,20 @@ def delete_document(
     allowed: Allowed = None,
 ) -> None:
     """Remove the document, its chunks and vectors, and its upload file if nothing else uses it."""
-    document, _name = _load_document(session, document_id, allowed)
+    document, collection_name = _load_document(session, document_id, allowed)
     stored = (document.meta or {}).get("stored_path")
     kind, content_hash = document.source_kind, document.content_hash
+    details = {"collection": collection_name, "file_name": document.file_name}
     session.commit()
-    store.delete_document(document_id=document_id)
+    store.delete_document(
+        document_id=document_id,
+        also=lambda conn: record(
+            conn,
+            action="knowledge.document.delete",
+            target=f"document:{document_id}",
+            details=details,
+        ),
+    )
     if kind == "upload" and stored and content_hash:
         others = session.scalar(
             select(func.count())
@@ -418,6 +440,12 @@ def register_source(
         "stored_path": str(source.stored_path) if source.stored_path else None,
         "ingest_token": token,
     }
+    audit_details = {
+        "collection": collection.name,
+        "file_name": source.file_name,
+        "size_bytes": source.size_bytes,
+        "changed": existing is not None,
+    }
     document = existing
     if document is None:
         document = Document(
@@ -430,6 +458,8 @@ def register_source(
         )
         session.add(document)
         try:
+            session.flush()  # the row's id names the audit entry's target
+            _record_registration(session, document, source, audit_details)
             session.commit()
         except IntegrityError:
             # A concurrent request registered the same path first: treat it like a re-submit.
@@ -441,8 +471,21 @@ def register_source(
         for key, value in values.items():
             setattr(document, key, value)
         document.meta = {**(document.meta or {}), **meta}
+        _record_registration(session, document, source, audit_details)
         session.commit()
     return _outcome(document, "queued")
+
+
+def _record_registration(
+    session: Session, document: Document, source: SourceFile, details: dict[str, Any]
+) -> None:
+    """An upload or a server-path ingest accepted for indexing, with the document row."""
+    record(
+        session,
+        action="knowledge.upload" if source.source_kind == "upload" else "knowledge.ingest",
+        target=f"document:{document.id}",
+        details={**details, "source_kind": source.source_kind},
+    )
 
 
 def _job_alive(session: Session, document: Document) -> bool:

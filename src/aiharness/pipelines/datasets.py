@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from aiharness.audit import record
 from aiharness.db.base import utcnow
 from aiharness.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unsupported
 from aiharness.pipelines.formats import FORMATS, TableError, format_of
@@ -175,6 +176,18 @@ def register_stream(
         dataset.updated_at = utcnow()
         if description:
             dataset.description = description
+        record(
+            session,
+            action="pipelines.dataset.register",
+            target=f"dataset:{dataset.id}",
+            details={
+                "name": dataset_name,
+                "version": number,
+                "file_name": file_name,
+                "size_bytes": size,
+                "source": source,
+            },
+        )
         try:
             session.commit()
         except IntegrityError:
@@ -287,6 +300,12 @@ def delete_dataset(*, session: Session, runtime: PipelinesRuntime, dataset_id: i
     session.execute(delete(Run).where(Run.dataset_id == dataset_id))
     session.execute(delete(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id))
     session.execute(delete(Dataset).where(Dataset.id == dataset_id))
+    record(
+        session,
+        action="pipelines.dataset.delete",
+        target=f"dataset:{dataset_id}",
+        details={"name": dataset.name, "versions": len(versions), "runs": len(runs)},
+    )
     session.commit()
     for run in runs:
         shutil.rmtree(runtime.run_dir(run.id), ignore_errors=True)

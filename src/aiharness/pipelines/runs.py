@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from aiharness.audit import record
 from aiharness.db.base import utcnow
 from aiharness.errors import Conflict, Invalid, NotFound
 from aiharness.jobs.queue import QueueHub
@@ -89,6 +90,17 @@ def start_run(
                 artifacts=[],
             )
         )
+    record(
+        session,
+        action="pipelines.run.start",
+        target=f"run:{run.id}",
+        details={
+            "pipeline": pipeline.name,
+            "dataset": dataset.name,
+            "version": version.number,
+            "rerun_of": rerun_of,
+        },
+    )
     session.commit()
     runtime.run_dir(run.id).mkdir(parents=True, exist_ok=True)
     submit_step(session=session, queues=queues, run_id=run.id, position=0)
@@ -180,6 +192,7 @@ def cancel_run(*, session: Session, run_id: str) -> RunDetail:
         .where(Run.id == run_id, Run.status.in_(ACTIVE_RUN_STATUSES))
         .values(cancel_requested=True)
     )
+    record(session, action="pipelines.run.cancel", target=f"run:{run_id}")
     session.commit()
     return get_run(session=session, run_id=run_id)
 

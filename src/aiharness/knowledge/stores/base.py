@@ -7,11 +7,14 @@ elsewhere. Two implementations: ``SqliteKnowledgeStore`` (embedded) and ``Postgr
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 MetadataValue = str | int | float | bool
 
@@ -108,8 +111,11 @@ class KnowledgeStore(Protocol):
     def replace_document_chunks(self, *, document_id: int, chunks: Sequence[ChunkRecord]) -> None:
         """Atomically swap the document's chunks (and their vectors and terms) for ``chunks``."""
 
-    def delete_document(self, *, document_id: int) -> None:
-        """Delete the document row with its chunks, vectors and keyword entries."""
+    def delete_document(
+        self, *, document_id: int, also: Callable[[Connection], object] | None = None
+    ) -> None:
+        """Delete the document row with its chunks, vectors and keyword entries; ``also`` runs
+        inside that write transaction (the audit row of the deletion), only if the row existed."""
 
     def keyword_search(
         self, *, terms: Sequence[str], k: int, filters: SearchFilters

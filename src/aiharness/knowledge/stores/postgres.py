@@ -17,7 +17,7 @@ import json
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -193,7 +193,9 @@ class PostgresKnowledgeStore:
         if created_index is not None:
             self._indexed.add(created_index)
 
-    def delete_document(self, *, document_id: int) -> None:
+    def delete_document(
+        self, *, document_id: int, also: Callable[[Connection], object] | None = None
+    ) -> None:
         with self._write() as conn:
             row = conn.execute(
                 text("SELECT collection_id FROM documents WHERE id = :d"), {"d": document_id}
@@ -205,6 +207,8 @@ class PostgresKnowledgeStore:
             delta = self._df_delta(conn, document_id, sign=-1)
             conn.execute(text("DELETE FROM documents WHERE id = :d"), {"d": document_id})
             self._apply_df(conn, collection_id, delta)
+            if also is not None:
+                also(conn)
 
     def _lock_document(self, conn: Connection, document_id: int) -> tuple[int, int]:
         row = conn.execute(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -134,7 +134,9 @@ class SqliteKnowledgeStore:
             )
             self._bump(conn, collection_id)
 
-    def delete_document(self, *, document_id: int) -> None:
+    def delete_document(
+        self, *, document_id: int, also: Callable[[Connection], object] | None = None
+    ) -> None:
         with self._write() as conn:
             collection_id = conn.execute(
                 text("SELECT collection_id FROM documents WHERE id = :d"), {"d": document_id}
@@ -146,6 +148,8 @@ class SqliteKnowledgeStore:
             conn.execute(text("DELETE FROM documents WHERE id = :d"), {"d": document_id})
             _apply_df(conn, int(collection_id), delta)
             self._bump(conn, int(collection_id))
+            if also is not None:
+                also(conn)
 
     @staticmethod
     def _bump(conn: Connection, collection_id: int) -> None:
