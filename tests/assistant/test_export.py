@@ -114,6 +114,6 @@ def test_export_formats_and_filters(
         ["-f", "sft", "--min-rating", "best"],
         ["-f", "sft", "--since", "x"],
     ):
-        bad = runner.invoke(app, ["feedback", "export", *args])
-        assert bad.exit_code != 0 and "Traceback" not in bad.output
-        assert "error:" in bad.output
+        refused = runner.invoke(app, ["feedback", "export", *args])
+        assert refused.exit_code != 0 and "Traceback" not in refused.output
+        assert "error:" in refused.output
