@@ -83,6 +83,8 @@ def test_ask_stream_cite_and_give_feedback(
     assert "Extractive (no LLM)" in meta.inner_text()
     assert "The LLM was not used: no LLM backend is configured" in meta.inner_text()
     assert re.search(r"\d+ ms", meta.inner_text())
+    assert not answer.locator("[data-role=refused]").is_visible()
+    assert not answer.locator("[data-role=related]").is_visible()
     answer_id = answer.get_attribute("data-answer-id")
     assert answer_id and re.fullmatch(r"[0-9a-f]{32}", answer_id)
 
@@ -106,6 +108,7 @@ def test_ask_stream_cite_and_give_feedback(
     form.locator("textarea[name=corrected_answer]").fill(CORRECTION)
     form.locator("button[type=submit]").click()
     answer.locator(".ask-feedback-status").filter(has_text="Thank you").wait_for()
+    form.wait_for(state="hidden")
     feedback = httpx.get(base + "/api/feedback", params={"rating": "down"}).json()
     mine = [f for f in feedback["items"] if f["answer_id"] == answer_id]
     assert len(mine) == 1, feedback
@@ -137,6 +140,19 @@ def test_ask_stream_cite_and_give_feedback(
     again.locator(".cite-chip").first.click()
     page.locator("#ask-passage").wait_for(state="visible")
     page.locator("#ask-passage button[data-action=close-passage]").click()
+
+    # A question the documents do not answer: said so, with the passages that may be related.
+    page.click("a[data-action=new-session]")
+    page.wait_for_url(base + "/ask")
+    refused = _ask(page, "What is the capital city of France?")
+    assert refused.locator("[data-role=refused]").is_visible()
+    assert "The documents do not" in refused.locator("[data-role=text]").inner_text()
+    related = refused.locator("[data-role=related] button.ask-source-link")
+    assert related.count() >= 1
+    related.first.click()
+    page.locator("#ask-passage").wait_for(state="visible")
+    assert "pump.md" in page.locator("#ask-passage [data-role=file]").inner_text()
+    page.keyboard.press("Escape")
     assert hosts == {"127.0.0.1"}, f"the page contacted other hosts: {hosts}"
     assert not errors, errors
 

@@ -205,3 +205,26 @@ def test_fragments_answer_in_the_fragment_surface(kb_client: TestClient) -> None
     )
     assert bad.status_code == 200  # HTMX swaps only 2xx answers
     assert 'class="flash down"' in bad.text and "<h1>" not in bad.text
+
+
+def test_a_refused_answer_lists_the_passages_that_may_be_related(
+    kb_client: TestClient, run_jobs: Callable[[], list[str]]
+) -> None:
+    session_id, _body = _asked(kb_client, run_jobs)
+    fresh = kb_client.post("/api/chat/sessions", json={}).json()["id"]
+    refused = kb_client.post(
+        "/api/ask", json={"question": "What is the capital city of France?", "session_id": fresh}
+    ).json()
+    assert refused["meta"]["refused"] and refused["maybe_related"], refused
+    page = kb_client.get("/ask", params={"session": fresh}, headers=HTML).text
+    assert "Maybe related" in page
+    related = page.split('data-role="related"', 1)[1].split("</section>", 1)[0]
+    assert related.count('class="ask-source-link"') == len(refused["maybe_related"])
+    refused_badge = re.search(r'<span class="badge refused" data-role="refused"([^>]*)>', page)
+    assert refused_badge is not None and "hidden" not in refused_badge.group(1)
+    # The answered conversation shows no refusal.
+    answered = kb_client.get("/ask", params={"session": session_id}, headers=HTML).text
+    badge = re.search(r'<span class="badge refused" data-role="refused"([^>]*)>', answered)
+    assert badge is not None and "hidden" in badge.group(1)
+    trace = kb_client.get(f"/ask/answers/{refused['meta']['answer_id']}", headers=KO).text
+    assert "문서에 없음" in trace

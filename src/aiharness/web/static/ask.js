@@ -298,12 +298,12 @@
     if (window.htmx) { window.htmx.ajax("GET", url, {target: "#ask-sessions", swap: "innerHTML"}); }
   }
 
-  /* A new conversation gets a session on its first question, named after it. */
+  /* A new conversation gets a session on its first question. */
   function ensureSession(text) {
     if (sessionId) { return Promise.resolve(sessionId); }
     return fetch("/api/chat/sessions", {
       method: "POST", headers: {"Content-Type": "application/json", Accept: "application/json"},
-      body: JSON.stringify({title: text.replace(/\s+/g, " ").slice(0, 80)}),
+      body: JSON.stringify({}),  // the server names it after its first question
     }).then(function (response) {
       if (!response.ok) { return problem(response).then(function (m) { throw new Error(m); }); }
       return response.json();
