@@ -31,6 +31,8 @@ from aiharness.pipelines.definition import StepContext, StepFailed
 from aiharness.pipelines.formats import TableError
 from aiharness.pipelines.models import ACTIVE_RUN_STATUSES, DatasetVersion, Run, RunStep
 from aiharness.pipelines.runtime import PipelinesRuntime
+from aiharness.pipelines.tracking import RunTracker
+from aiharness.pipelines.tracking import enabled as tracking_enabled
 
 log = get_logger("aiharness.pipelines.runner")
 JOB_TYPE = "pipelines.step"
@@ -98,6 +100,9 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
             return {"skipped": "run is not active"}
         if run.cancel_requested:
             finish_run(session, run.id, "cancelled", "cancelled by a user")
+            if tracking_enabled():
+                data_dir = runtime.settings.data_dir
+                RunTracker(run_dir=runtime.run_dir(run.id), data_dir=data_dir).finish("cancelled")
             return {"cancelled": True}
         step_row = session.query(RunStep).filter_by(run_id=run.id, position=params.position).one()
         if step_row.status not in ("pending", "queued"):
@@ -113,7 +118,7 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
         )
         step_row.status, step_row.started_at, step_row.job_id = "running", started, ctx.job_id
         session.commit()
-        run_params, run_id = dict(run.params), run.id
+        run_params, run_id, pipeline_name = dict(run.params), run.id, run.pipeline
         dataset_path = version_file(runtime, version)
         dataset_name = version.original_name
         total = len(pipeline.steps)
@@ -129,6 +134,11 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
         log_file=run_dir / "logs" / f"{params.position:02d}-{step.name}.log",
         check_cancelled=ctx.check_cancelled,
     )
+    tracker = (
+        RunTracker(run_dir=run_dir, data_dir=runtime.settings.data_dir, warn=step_ctx.log)
+        if tracking_enabled()
+        else None
+    )
     ctx.progress(params.position, total, f"step {step.name}")
     step_ctx.log(f"step {step.name} started (job {ctx.job_id})")
     began = time.monotonic()
@@ -139,6 +149,8 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
         with ctx.platform.unit_of_work() as session:
             _end_step(session, run_id, params.position, "cancelled", began, None, step_ctx)
             finish_run(session, run_id, "cancelled", "cancelled by a user")
+        if tracker is not None:
+            tracker.finish("cancelled")
         raise
     except Exception as exc:
         known = isinstance(exc, (StepFailed, TableError))
@@ -149,8 +161,21 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
         with ctx.platform.unit_of_work() as session:
             _end_step(session, run_id, params.position, "failed", began, message, step_ctx)
             finish_run(session, run_id, "failed", f"step {step.name} failed: {message}")
+        if tracker is not None:
+            tracker.finish("failed")
         raise PermanentJobError(f"step {step.name} failed: {message}") from None
     step_ctx.log(f"step {step.name} finished in {time.monotonic() - began:.2f} s")
+    if tracker is not None:  # before the next step is queued: one MLflow run for all steps
+        tracker.log_step(
+            run_id=run_id,
+            pipeline=pipeline_name,
+            params=run_params,
+            dataset=dataset_name,
+            step=step.name,
+            position=params.position,
+            metrics=metrics,
+            artifacts=[step_ctx.path(name) for name in step_ctx.artifacts],
+        )
     with ctx.platform.unit_of_work() as session:
         _end_step(session, run_id, params.position, "succeeded", began, None, step_ctx, metrics)
         run = session.get(Run, run_id)
@@ -160,8 +185,12 @@ def run_step(ctx: JobContext, params: StepParams) -> dict[str, Any]:
         _write_metrics(runtime, run)
         if params.position + 1 >= total:
             finish_run(session, run_id, "succeeded")
+            if tracker is not None:
+                tracker.finish("succeeded")
         elif run.cancel_requested:
             finish_run(session, run_id, "cancelled", "cancelled by a user")
+            if tracker is not None:
+                tracker.finish("cancelled")
         elif run.status in ACTIVE_RUN_STATUSES:
             submit_step(
                 session=session,
