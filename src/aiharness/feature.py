@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,7 +51,8 @@ class Feature:
     # Access: the permissions this feature defines (name -> what it allows, for the docs'
     # table and the role editor), and what its routes and pages need: ``read_permission`` for
     # GET/HEAD, ``write_permission`` for other methods, ``route_permissions`` for paths that
-    # need another (``"/v1/"`` or ``"POST /api/feedback"``, longest prefix wins). A route's own
+    # need another (``"/v1"``, ``"POST /api/feedback"`` or a whole-path pattern with ``*``;
+    # the longest wins). A route's own
     # ``Depends(require(...))`` beats all three. The app factory applies them to every route.
     permissions: Mapping[str, str] = field(default_factory=dict)
     read_permission: str | None = None
@@ -64,6 +66,10 @@ class Feature:
         for pattern, permission in self.route_permissions.items():
             method, _, prefix = pattern.rpartition(" ")
             if method and method.upper() not in verbs:
+                continue
+            if "*" in prefix:  # a whole-path pattern: "/api/ask/*/feedback"
+                if fnmatchcase(path, prefix) and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), permission)
                 continue
             under = path.startswith(prefix if prefix.endswith("/") else prefix + "/")
             if (path == prefix or under) and (best is None or len(prefix) > best[0]):

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 
 from aiharness.errors import Forbidden, Unauthenticated
+from aiharness.throttle import RATE_LIMITED_DOC, throttle
 
 # Route markers besides real permissions: anyone (the short public list), or any signed-in caller.
 PUBLIC = "@public"
@@ -119,6 +120,8 @@ def route_permission(request: Request) -> str:
 
 
 PermissionRule = Callable[[str, set[str]], str | None]
+UNAUTHENTICATED_DOC = "No valid credentials: sign in, or send `Authorization: Bearer <key>`."
+FORBIDDEN_DOC = "The caller lacks the permission this route needs (or the collection or model)."
 # path -> method -> permission, for every route the app factory mounted.
 RoutePermissions = dict[str, dict[str, str]]
 
@@ -128,8 +131,14 @@ def mount_router(
 ) -> None:
     """Include ``router`` with ``authorize`` on each of its routes, and record what each
     route needs: its own ``require(...)``, else ``rule(path, methods)``, else ``UNDECLARED``."""
+    for route in _endpoints(router.routes):  # documented before the app copies the routes
+        if not route.path.startswith(("/health", "/ready", "/metrics")):
+            route.responses.setdefault(429, {"description": RATE_LIMITED_DOC})
+    # After the permission check, the throttle (rate limits) knows the caller.
     app.include_router(
-        router, include_in_schema=include_in_schema, dependencies=[Depends(authorize)]
+        router,
+        include_in_schema=include_in_schema,
+        dependencies=[Depends(authorize), Depends(throttle)],
     )
     table: RoutePermissions | None = getattr(app.state, "route_permissions", None)
     if table is None:
@@ -140,6 +149,10 @@ def mount_router(
         permission = need or rule(route.path, methods) or UNDECLARED
         for method in methods:
             table.setdefault(route.path, {}).setdefault(method, permission)
+        if permission != PUBLIC:
+            # The API docs say that the route can answer 401 and 403.
+            route.responses.setdefault(401, {"description": UNAUTHENTICATED_DOC})
+            route.responses.setdefault(403, {"description": FORBIDDEN_DOC})
 
 
 def _endpoints(routes: Sequence[Any]) -> list[APIRoute]:

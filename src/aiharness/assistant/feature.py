@@ -47,9 +47,9 @@ FEATURE = Feature(
     read_permission="assistant:ask",
     write_permission="assistant:ask",
     route_permissions={
-        "/api/feedback": "assistant:feedback",
+        "POST /api/ask/*/feedback": "assistant:feedback",
         "/ask/feedback": "assistant:feedback",
+        "/api/feedback": "assistant:answers",  # everyone's feedback with its answers
         "/api/answers": "assistant:answers",
-        "/answers": "assistant:answers",
     },
 )
