@@ -32,9 +32,10 @@ _NOT_FOUND = re.compile(
     r"|not\s+(found|mentioned|stated|covered|specified)\s+in\s+the\s+(documents?|passages?|"
     r"sources?|context)"
     r"|no\s+(information|mention)\s+(about|on|of|regarding)\b.*\b(documents?|passages?)"
-    r"|(문서|자료|본문|주어진\s*(내용|정보|구절))(에서|에는|에|로는|만으로는)\s*"
-    r"(해당\s*)?(내용|정보|답|관련\s*내용)?[을를이가은는]?\s*(을\s*)?"
-    r"(찾을\s*수\s*없|확인할\s*수\s*없|나와\s*있지\s*않|언급(되어\s*있지|하지|되지)\s*않|없습니다|없다)",
+    r"|(문서|자료|본문|구절|주어진\s*(내용|정보))(에서|에는|에|로는|만으로는|들에는|들에서)\s*"
+    r"[^.。!?\n]{0,30}?"
+    r"(찾을\s*수\s*없|확인할\s*수\s*없|알\s*수\s*없|나와\s*있지\s*않|"
+    r"언급(되어\s*있지|하지|되지)\s*않|(내용|정보|답|언급)[이가은는]?\s*없)",
     re.IGNORECASE,
 )
 
@@ -90,5 +91,7 @@ def says_not_found(text: str, not_found: str) -> bool:
     exact = not_found.strip().rstrip(".。")
     if exact and exact in head:
         return True
-    first = re.split(r"(?<=[.!?。])\s+", head, maxsplit=1)[0]
-    return bool(_NOT_FOUND.search(first))
+    first = re.split(r"(?<=[.!?。])\s+", normalize(stripped), maxsplit=1)[0]
+    if _MARKER.search(first):
+        return False  # it cites a passage for what it says: an answer, not a refusal
+    return bool(_NOT_FOUND.search(first[:300]))
