@@ -17,6 +17,7 @@ from aiharness.config import Settings, check_production_secrets
 from aiharness.feature import Feature, resolve
 from aiharness.features import FEATURES
 from aiharness.health.router import router as health_router
+from aiharness.limits.wiring import install_request_limits
 from aiharness.observability.logging import get_logger
 from aiharness.observability.middleware import RequestContextMiddleware
 from aiharness.platform import Platform, build_platform
@@ -83,6 +84,7 @@ def create_app(
     app.state.platform = platform
     install_error_handlers(app)
     app.add_middleware(AllowedMethods)
+    install_request_limits(app, platform)  # body sizes; rate limits after each permission check
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics)
     mount_router(app, health_router, platform_permission)
     include_feature_routers(app, platform.features)

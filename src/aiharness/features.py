@@ -16,6 +16,7 @@ from aiharness.feature import Feature, settings_section
 from aiharness.gateway.feature import FEATURE as GATEWAY
 from aiharness.jobs.feature import FEATURE as JOBS
 from aiharness.knowledge.feature import FEATURE as KNOWLEDGE
+from aiharness.limits.feature import FEATURE as LIMITS
 from aiharness.pipelines.feature import FEATURE as PIPELINES
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 FEATURES: tuple[Feature, ...] = (
     AUDIT,
+    LIMITS,
     EVENTS,
     JOBS,
     KNOWLEDGE,

@@ -35,6 +35,7 @@ KERNEL = (
     "aiharness.health",
     "aiharness.clients",
     "aiharness.principal",
+    "aiharness.throttle",
 )
 ROOT = ("aiharness.app", "aiharness.features")
 FACES = ("aiharness.web", "aiharness.cli")
