@@ -14,8 +14,13 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from tests.e2e.site import seed
+from aiharness.app import create_app
+from aiharness.features import make_settings
+from tests.assistant.conftest import ScriptedLLM, backend
+from tests.e2e.site import COLLECTION, DOC_TEXT, seed
+from tests.fixtures.jobs import drain_jobs
 from tests.fixtures.servers import RunningPlatform, start_platform
+from tests.gateway.conftest import serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -37,6 +42,37 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfo
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def llm_site(tmp_path: Path) -> Iterator[tuple[str, ScriptedLLM]]:
+    """The app served by uvicorn with one scripted LLM backend that streams slowly: an answer
+    citing a passage that does not exist (the final answer drops it) and passage 1."""
+    llm = ScriptedLLM(
+        "scripted", "Per [77] and the manual, the pump bearings are inspected every six months [1]."
+    )
+    llm.token_delay_s = 0.2
+    settings = make_settings(
+        data_dir=tmp_path / "data",
+        log_format="json",
+        log_level="warning",
+        jobs={"worker_enabled": False},
+        knowledge={"demo_ingest": "off"},
+        gateway={"health_interval_s": 3600, "backends": [backend("scripted", llm.url)]},
+    )
+    app = create_app(settings)
+    server, thread, url = serve(app)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            client.post("/api/collections", json={"name": COLLECTION}).raise_for_status()
+            files = [("files", ("pump.md", DOC_TEXT.encode(), "text/markdown"))]
+            client.post(f"/api/collections/{COLLECTION}/documents", files=files).raise_for_status()
+        drain_jobs(app.state.platform)
+        yield url, llm
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        llm.close()
 
 
 def _watch(page: Any) -> tuple[set[str], list[str]]:
@@ -195,3 +231,48 @@ def test_korean_and_a_phone_screen(
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_an_llm_answer_streams_then_becomes_the_cleaned_answer_and_falls_back_when_down(
+    llm_site: tuple[str, ScriptedLLM], page: Any, test_output_dir: Path
+) -> None:
+    base, llm = llm_site
+    _hosts, errors = _watch(page)
+    page.goto(base + "/ask")
+    box = page.locator("#ask-question")
+    box.fill(QUESTION)
+    box.press("Enter")
+    answer = page.locator("#ask-conversation article.ask-assistant").last
+    # While it streams, the model's own text shows as it comes, invented marker and all ...
+    page.wait_for_function(
+        "() => document.querySelector('#ask-conversation article.ask-assistant')"
+        ".textContent.includes('[77]')",
+        timeout=30_000,
+    )
+    assert answer.get_attribute("data-state") == "streaming"
+    assert answer.locator("[data-role=text]").get_attribute("aria-busy") == "true"
+    page.wait_for_function(FINISHED, timeout=60_000)
+    # ... and the final answer replaces it: markers of given passages as chips, the rest gone.
+    text = answer.locator("[data-role=text]").inner_text()
+    assert "[77]" not in text and "[1]" not in text and "six months" in text
+    assert answer.locator(".cite-chip").count() == 1
+    meta = answer.locator("[data-role=meta]").inner_text()
+    assert "LLM" in meta and "Extractive" not in meta and "scripted-model" in meta
+    assert not answer.locator("[data-role=fallback]").is_visible()
+    answer_id = answer.get_attribute("data-answer-id")
+    page.screenshot(path=str(test_output_dir / "ask-llm-en.png"), full_page=True)
+
+    # Every backend down: the extractive answer, labelled so, and the reason (in Korean too).
+    llm.close()
+    page.goto(base + "/ask?lang=ko")
+    fallback = _ask(page, "펌프 베어링은 얼마나 자주 점검하나요?")
+    meta = fallback.locator("[data-role=meta]").inner_text()
+    assert "발췌 답변 (LLM 없음)" in meta
+    assert "LLM을 사용하지 못했습니다: 모든 LLM 백엔드가 응답하지 않습니다" in meta
+    assert fallback.locator(".cite-chip").count() >= 1
+
+    # The trace of the LLM answer shows the prompt the model was sent.
+    page.goto(f"{base}/ask/answers/{answer_id}")
+    assert page.locator("pre.ask-prompt").count() >= 2
+    assert "[1]" in page.locator("pre.ask-prompt").last.inner_text()
+    assert not errors, errors
