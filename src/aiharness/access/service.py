@@ -424,7 +424,7 @@ def list_keys(*, session: Session, username: str | None = None) -> list[tuple[Ap
     query = select(ApiKey, User.username).outerjoin(User, User.id == ApiKey.user_id)
     if username is not None:
         query = query.where(User.username == username)
-    return [(k, u) for k, u in session.execute(query.order_by(ApiKey.id.desc())).tuples()]
+    return [(k, u) for k, u in session.execute(query.order_by(ApiKey.id.desc()))]
 
 
 def revoke_key(*, session: Session, key_id: int) -> ApiKey:
