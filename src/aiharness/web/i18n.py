@@ -54,6 +54,8 @@ class Catalogs:
             match = pattern.fullmatch(text.strip())
             if match is not None:
                 params = {k: ("0" if v == "no" else v) for k, v in match.groupdict().items()}
+                if params.get("detail"):  # a message inside a message ("step x failed: ...")
+                    params["detail"] = self.phrase(lang, params["detail"]) or params["detail"]
                 return self.translate(lang, key, **params)
         return None
 
