@@ -6,6 +6,7 @@ Every answer is parsed into the API's own schema types; an error answer becomes 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     )
 
 M = TypeVar("M", bound=BaseModel)
+API_KEY_ENV = "AIHARNESS_API_KEY"
 UPLOAD_BATCH = 20  # files per upload request
 
 
@@ -55,11 +57,16 @@ class ClientError(Exception):
 class PlatformClient:
     """Talks to ``url``; one pooled HTTP connection for the life of the command."""
 
-    def __init__(self, url: str, *, timeout_s: float = 60.0) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 60.0, api_key: str | None = None) -> None:
         import httpx
 
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout_s, connect=5.0))
+        # The platform's key (``AIHARNESS_API_KEY``) goes with every request when set.
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "").strip()
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._http = httpx.Client(
+            base_url=self.url, timeout=httpx.Timeout(timeout_s, connect=5.0), headers=headers
+        )
 
     def close(self) -> None:
         self._http.close()
