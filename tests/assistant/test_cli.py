@@ -53,7 +53,6 @@ def test_ask_on_the_data_dir(data_dir: Path) -> None:
         (["ask", EN_QUESTION, "-c", "nope"], 1),
         (["ask", "  "], 2),
         (["ask", "x" * 9000], 1),
-        (["ask", EN_QUESTION, "--model", "gpt-9"], 1),
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == code, (args, result.output)

@@ -109,6 +109,10 @@ def test_backend_dying_mid_answer_fails_over_into_one_answer(
     assert second.requests[-1]["messages"][-1]["role"] == "assistant"  # a continuation
     assert_citations_intact(done)
     assert "105 °C" in done["answer"]
+    unknown = client.post("/api/ask", json={"question": EN_QUESTION, "model": "gpt-9"})
+    assert unknown.status_code == 404 and "gpt-9" in unknown.json()["error"]["message"]
+    chosen = client.post("/api/ask", json={"question": EN_QUESTION, "model": "b"}).json()
+    assert chosen["meta"]["backend"] == "b"
     # Non-streaming asks fail over too (the first backend refuses, the second answers).
     first.fail_statuses = [500]
     body = client.post("/api/ask", json={"question": EN_QUESTION}).json()

@@ -67,6 +67,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def any_llm(runtime: AssistantRuntime) -> bool:
+    """True when the gateway has at least one backend (of any alias)."""
+    return runtime.gateway is not None and bool(runtime.gateway.slots)
+
+
 def llm_available(runtime: AssistantRuntime, alias: str) -> bool:
     return runtime.gateway is not None and gateway_public.serves(runtime.gateway, alias)
 
@@ -101,6 +106,8 @@ def prepare(
             raise NotFound(f"collection {name!r} does not exist", code="collection_not_found")
     if session_id is not None and session.get(ChatSession, session_id) is None:
         raise NotFound(f"chat session {session_id!r} does not exist", code="session_not_found")
+    if model is not None and not any_llm(runtime):
+        model = None  # nothing to choose from: the extractive answer, as without a model
     alias = model or section.alias
     if model is not None and not llm_available(runtime, model):
         known = []
