@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiharness.cli.common import errors_as_lines, local_platform
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from aiharness.assistant.schemas import AskResponse, FeedbackPage, SessionPublic
+    from aiharness.audit.schemas import AuditPage
     from aiharness.jobs.schemas import JobDetail, JobPage, JobPublic, WorkerList
     from aiharness.knowledge.schemas import (
         CollectionPublic,
@@ -72,6 +75,18 @@ class Backend(Protocol):
     def retry_job(self, job_id: str) -> JobPublic: ...
 
     def list_workers(self) -> WorkerList: ...
+
+    def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        result: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> AuditPage: ...
 
     def run_jobs(
         self, ids: Sequence[str], *, follow_retries: bool = False

@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import httpx
 
     from aiharness.assistant.schemas import AskResponse, FeedbackPage, SessionPublic
+    from aiharness.audit.schemas import AuditPage
     from aiharness.gateway.schemas import BackendTest, GatewayStatus, ReloadResult
     from aiharness.jobs.schemas import JobDetail, JobPage, JobPublic, WorkerList
     from aiharness.knowledge.schemas import (
@@ -210,6 +213,29 @@ class PlatformClient:
         if job_type:
             params["type"] = job_type
         return self._one(JobPage, "GET", "/api/jobs", params=params)
+
+    def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        result: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> AuditPage:
+        from aiharness.audit.schemas import AuditPage
+
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        for name, value in (("actor", actor), ("action", action), ("target", target)):
+            if value:
+                params[name] = value
+        if result:
+            params["result"] = result
+        if since is not None:
+            params["since"] = since.isoformat()
+        return self._one(AuditPage, "GET", "/api/audit", params=params)
 
     def get_job(self, job_id: str) -> JobDetail:
         from aiharness.jobs.schemas import JobDetail

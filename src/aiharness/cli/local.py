@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from aiharness.assistant.schemas import AskResponse, FeedbackPage, SessionPublic
+    from aiharness.audit.schemas import AuditPage
     from aiharness.jobs.queue import QueueHub
     from aiharness.jobs.schemas import JobDetail, JobPage, JobPublic, WorkerList
     from aiharness.knowledge.runtime import KnowledgeRuntime
@@ -168,6 +171,31 @@ class LocalBackend:
         with self.platform.unit_of_work() as session:
             return service.list_jobs(
                 session=session, status=status, job_type=job_type, limit=limit, offset=offset
+            )
+
+    def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        result: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> AuditPage:
+        from aiharness.audit.service import list_entries
+
+        with self.platform.unit_of_work() as session:
+            return list_entries(
+                session=session,
+                actor=actor,
+                action=action,
+                target=target,
+                result=result,
+                since=since,
+                limit=limit,
+                offset=offset,
             )
 
     def get_job(self, job_id: str) -> JobDetail:
