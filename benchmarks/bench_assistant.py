@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import re
 import sys
 import tempfile
@@ -83,41 +82,49 @@ def build(workdir: Path, autorag: dict[str, str] | None, llm_url: str | None, ll
     if llm_url:
         os.environ["AIHARNESS_GATEWAY__BASE_URL"] = llm_url
         os.environ["AIHARNESS_GATEWAY__MODEL"] = llm_model
-    from aiharness.config import Settings
-    from aiharness.db import migrate
-    from aiharness.db.engine import session_scope
+    from aiharness.features import FEATURES, make_settings
+    from aiharness.jobs.queue import QueueHub
     from aiharness.jobs.worker import JobRunner
     from aiharness.knowledge import ingest
-    from aiharness.knowledge.public import KnowledgeRuntime
+    from aiharness.knowledge.public import KnowledgeRuntime, find_collection
     from aiharness.platform import build_platform
 
-    settings = Settings(
-        data_dir=workdir / "data", worker_enabled=False, demo_ingest="off", log_level="error"
+    settings = make_settings(
+        data_dir=workdir / "data",
+        log_level="error",
+        jobs={"worker_enabled": False},
+        knowledge={"demo_ingest": "off"},
     )
-    platform = build_platform(settings)
-    migrate.upgrade(platform.engine)
+    platform = build_platform(settings, role="cli", features=FEATURES)
     knowledge = platform.get(KnowledgeRuntime)
     folders = {"samples": SAMPLES}
     if autorag is not None:
         folder = workdir / "autorag"
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)
         for i, text in enumerate(autorag.values()):
             (folder / f"p{i:05d}.txt").write_text(text, encoding="utf-8")
         folders["autorag"] = folder
-    assert platform.queues is not None
+    with platform.unit_of_work() as session:
+        # A kept --workdir already holds them (same corpus sample: same --seed and sizes).
+        folders = {
+            name: folder
+            for name, folder in folders.items()
+            if find_collection(session=session, name=name) is None
+        }
+    queues = platform.get(QueueHub)
     started = time.perf_counter()
     for name, folder in folders.items():
-        with session_scope(platform.session_factory) as session:
+        with platform.unit_of_work() as session:
             ingest.ingest_path(
                 session=session,
-                queues=platform.queues,
+                queues=queues,
                 runtime=knowledge,
                 raw_path=str(folder),
                 collection_name=name,
                 check_roots=False,
             )
     runner = JobRunner(platform=platform, worker_id="bench-assistant")
-    queue = runner.queues.get("default")
+    queue = queues.get("default")
     while (job_id := queue.receive()) is not None:
         runner(job_id)
     print(f"ingested {len(folders)} collections in {time.perf_counter() - started:.1f} s")
@@ -186,37 +193,35 @@ def fit_logistic(x: list[list[float]], y: list[int], steps: int = 4000) -> list[
     return [float(v) for v in w]
 
 
-def calibrate(platform: Any, autorag_queries: list[str], qs: dict[str, Any], k: int) -> None:
+def calibrate(
+    platform: Any, autorag_queries: list[str], qs: dict[str, Any], k: int, verbose: bool = False
+) -> None:
     answerable = [q["question"] for q in qs["answerable"]]
     unanswerable = [q["question"] for q in qs["unanswerable"]]
     c = CALIBRATION_SPLIT
+    asked = {
+        "autorag (answerable)": (autorag_queries, "autorag", 1),
+        "autorag on samples (not)": (autorag_queries, "samples", 0),
+        "samples asked on autorag (not)": (answerable[:c] + unanswerable[:c], "autorag", 0),
+        "samples answerable, calib": (answerable[:c], "samples", 1),
+        "samples unanswerable, calib": (unanswerable[:c], "samples", 0),
+        "samples answerable, held out": (answerable[c:], "samples", 1),
+        "samples unanswerable, held out": (unanswerable[c:], "samples", 0),
+    }
     sets = {
-        "autorag (answerable)": (features(platform, autorag_queries, "autorag", k), 1),
-        "autorag on samples (not)": (features(platform, autorag_queries, "samples", k), 0),
-        "samples answerable, calib": (features(platform, answerable[:c], "samples", k), 1),
-        "samples unanswerable, calib": (features(platform, unanswerable[:c], "samples", k), 0),
-        "samples answerable, held out": (features(platform, answerable[c:], "samples", k), 1),
-        "samples unanswerable, held out": (features(platform, unanswerable[c:], "samples", k), 0),
+        name: (questions, features(platform, questions, collection, k), y)
+        for name, (questions, collection, y) in asked.items()
     }
     calib = [name for name in sets if "held out" not in name]
-    same = [
-        (f, y)
-        for name in calib
-        for f in sets[name][0]
-        if not f.cross_language and f.similarity is not None
-        for y in [sets[name][1]]
-    ]
-    cross = [
-        (f, y)
-        for name in calib
-        for f in sets[name][0]
-        if f.cross_language and f.similarity is not None
-        for y in [sets[name][1]]
-    ]
-    w_same = fit_logistic([[f.coverage, f.similarity] for f, _ in same], [y for _, y in same])
+    examples = [(f, sets[name][2]) for name in calib for f in sets[name][1]]
+    same = [(f, y) for f, y in examples if not f.cross_language and f.similarity is not None]
+    cross = [(f, y) for f, y in examples if f.cross_language and f.similarity is not None]
+    w_same = fit_logistic(
+        [[f.coverage, f.union, f.similarity] for f, _ in same], [y for _, y in same]
+    )
     print(
         f"same language ({len(same)} examples): W_COVERAGE={w_same[0]:.2f} "
-        f"W_SIMILARITY={w_same[1]:.2f} BIAS={w_same[2]:.2f}"
+        f"W_UNION={w_same[1]:.2f} W_SIMILARITY={w_same[2]:.2f} BIAS={w_same[3]:.2f}"
     )
     if len({y for _, y in cross}) == 2:
         w_cross = fit_logistic([[f.similarity] for f, _ in cross], [y for _, y in cross])
@@ -227,8 +232,10 @@ def calibrate(platform: Any, autorag_queries: list[str], qs: dict[str, Any], k: 
     else:
         print(f"cross language: {len(cross)} examples of one class only; weights kept")
     print(f"\n{'split':34} {'n':>4} {'accepted':>9}  coverage  similarity")
-    for name, (feats, _) in sets.items():
-        accepted = fmean(f.score() > 0 for f in feats) if feats else float("nan")
+    for name, (_, feats, _) in sets.items():
+        if not feats:
+            continue
+        accepted = fmean(f.score() > 0 for f in feats)
         cov = fmean(f.coverage for f in feats)
         sims = [f.similarity for f in feats if f.similarity is not None]
         print(
@@ -236,16 +243,37 @@ def calibrate(platform: Any, autorag_queries: list[str], qs: dict[str, Any], k: 
             f"{fmean(sims) if sims else float('nan'):10.3f}"
         )
     print("(accepted uses the weights now in relevance.py; paste the fitted ones there)")
+    if verbose:
+        for name, (questions, feats, y) in sets.items():
+            for question, f in zip(questions, feats, strict=True):
+                if (f.score() > 0) != bool(y):
+                    print(
+                        f"  wrong: {name[:24]:24} y={y} cross={f.cross_language:d} "
+                        f"cov={f.coverage:.2f} union={f.union:.2f} sim={f.similarity} "
+                        f"other={f.other_similarity} "
+                        f"{question[:60]}"
+                    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-queries", type=int, default=None, help="autorag-ko questions")
+    parser.add_argument(
+        "--max-passages",
+        type=int,
+        default=None,
+        help="autorag-ko passages to index (the asked questions' gold ones always; "
+        "embedding the whole 720 takes long on a small machine)",
+    )
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--workdir", default=None, help="keep the data dir here and reuse its collections"
+    )
     parser.add_argument("--k", type=int, default=5, help="passages per question (default 5)")
     parser.add_argument("--llm-url", default=None, help="OpenAI-compatible server (with /v1)")
     parser.add_argument("--llm-model", default="default", help="model name for --llm-url")
     parser.add_argument("--calibrate", action="store_true", help="fit relevance.py's weights")
+    parser.add_argument("--verbose", action="store_true", help="print every example")
     parser.add_argument("--no-autorag", action="store_true", help="sample-doc questions only")
     args = parser.parse_args()
 
@@ -264,11 +292,16 @@ def main() -> int:
             retrieval_data.DATASETS_DIR / "autorag-ko" / "qa_v4.parquet"
         ).to_pylist():
             gold_answers[row["qid"]] = (row["generation_gt"] or [""])[0]
+        data = retrieval_data.subsample(
+            data, max_queries=args.max_queries, max_passages=args.max_passages, seed=args.seed
+        )
         qids = sorted(data.queries)
-        if args.max_queries is not None and len(qids) > args.max_queries:
-            qids = sorted(random.Random(args.seed).sample(qids, args.max_queries))
+        for note in data.notes:
+            print(f"autorag-ko: {note}")
     with tempfile.TemporaryDirectory(prefix="bench-assistant-") as tmp:
-        platform = build(Path(tmp), data.corpus if data else None, args.llm_url, args.llm_model)
+        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        platform = build(workdir, data.corpus if data else None, args.llm_url, args.llm_model)
         try:
             # Warm-up outside the timings: Kiwi, the index, the model.
             ask_all(platform, ["워밍업 질문입니다", "warm-up question"], "samples", args.k)
@@ -278,6 +311,7 @@ def main() -> int:
                     [data.queries[q] for q in qids] if data else [],
                     qs,
                     args.k,
+                    verbose=args.verbose,
                 )
             report(platform, data, qids if data else [], gold_answers, qs, args.k)
         finally:

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from aiharness.assistant.passages import Passage
 from aiharness.knowledge.public import TextSentence, split_sentences
@@ -185,20 +186,58 @@ class Candidate:
     matched: set[str] = field(default_factory=set)
 
 
+@lru_cache(maxsize=32)
+def sentences_of(texts: tuple[str, ...]) -> list[list[TextSentence]]:
+    """``split_sentences`` remembered for the last few texts: the relevance check and the
+    extractive answer look at the same passages one after the other."""
+    return split_sentences(list(texts))
+
+
 def question_terms(question: str) -> list[str]:
     """The question's content terms: the analyzer's terms less the question words."""
-    sentences = split_sentences([question])[0]
+    sentences = sentences_of((question,))[0]
     seen: dict[str, None] = {}
     for sentence in sentences:
         for term in sentence.terms:
             if term not in _QUESTION_TERMS and not _is_punct(term):
                 seen.setdefault(term, None)
-    return list(seen)
+    # A part code comes with its parts (P-101 -> p101, 101): one name should count once.
+    codes = [t for t in seen if t.isascii() and any(ch.isdigit() for ch in t)]
+    return [t for t in seen if not (t.isascii() and any(t != c and t in c for c in codes))]
 
 
 _PARTICLES = sorted(
-    "에서는 으로는 에게는 에서 으로 에게 까지 부터 보다 처럼 마다 이나 라는 이란 에는 "
-    "은 는 이 가 을 를 에 의 로 와 과 도 만 시".split(),
+    [
+        "에서는",
+        "으로는",
+        "에게는",
+        "에서",
+        "으로",
+        "에게",
+        "까지",
+        "부터",
+        "보다",
+        "처럼",
+        "마다",
+        "이나",
+        "라는",
+        "이란",
+        "에는",
+        "은",
+        "는",
+        "이",
+        "가",
+        "을",
+        "를",
+        "에",
+        "의",
+        "로",
+        "와",
+        "과",
+        "도",
+        "만",
+        "시",
+    ],
     key=len,
     reverse=True,
 )
@@ -260,7 +299,7 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     with the terms of the heading and table header it sits under as context; headings themselves
     are context only."""
     texts = [p.text for p in passages] + [p.heading or "" for p in passages]
-    split = split_sentences(texts)
+    split = sentences_of(tuple(texts))
     by_text, by_heading = split[: len(passages)], split[len(passages) :]
     out: list[Candidate] = []
     seen: set[str] = set()

@@ -22,18 +22,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiharness.assistant.extractive import question_terms, surface_terms
+from aiharness.assistant.extractive import candidates, question_terms, surface_terms
 from aiharness.assistant.passages import Language, Passage, question_language
-from aiharness.knowledge.public import split_sentences, text_script
+from aiharness.knowledge.public import text_script
 
 # Fitted by `bench_assistant.py --calibrate` (see the module docstring); z > 0 answers.
-# Same language: z = W_COVERAGE * coverage + W_SIMILARITY * similarity + BIAS.
-W_COVERAGE = 9.0
-W_SIMILARITY = 10.0
-BIAS = -11.5
+# Same language: z = W_COVERAGE * coverage + W_UNION * union + W_SIMILARITY * similarity + BIAS.
+W_COVERAGE = 2.69
+W_UNION = 7.70
+W_SIMILARITY = 2.76
+BIAS = -7.88
 # Across languages (and when a passage has no similarity, coverage alone):
-CROSS_W_SIMILARITY = 30.0
-CROSS_BIAS = -25.0
+CROSS_W_SIMILARITY = 6.42
+CROSS_BIAS = -5.10
 COVERAGE_ONLY_THRESHOLD = 0.6
 
 _NOT_FOUND: dict[Language, str] = {
@@ -48,10 +49,14 @@ _NOT_FOUND: dict[Language, str] = {
 class Relevance:
     """The signals behind the decision (the benchmark calibrates on them)."""
 
-    coverage: float  # best passage's share of the question's content terms, 0..1
+    coverage: float  # best sentence's share of the question's terms (with its headings), 0..1
+    union: float  # share of the question's terms found anywhere in the passages, 0..1
     similarity: float | None  # best vector similarity among the passages
-    cross_language: bool  # most passages are in another script than the question
+    cross_language: bool  # the nearest passage is in another script than the question
     n_terms: int
+    # Best similarity among passages in the other script (a collection of both languages may
+    # answer in the other one even when its nearest passage is in the question's language).
+    other_similarity: float | None = None
 
     def score(self) -> float:
         """The logistic rule's z (> 0: answerable)."""
@@ -61,7 +66,10 @@ class Relevance:
             return CROSS_W_SIMILARITY * self.similarity + CROSS_BIAS
         if self.similarity is None:
             return 10.0 * (self.coverage - COVERAGE_ONLY_THRESHOLD)
-        return W_COVERAGE * self.coverage + W_SIMILARITY * self.similarity + BIAS
+        same = W_COVERAGE * self.coverage + W_UNION * self.union + W_SIMILARITY * self.similarity
+        if self.other_similarity is None:
+            return same + BIAS
+        return max(same + BIAS, CROSS_W_SIMILARITY * self.other_similarity + CROSS_BIAS)
 
     def probability(self) -> float:
         return 1.0 / (1.0 + math.exp(-self.score()))
@@ -77,27 +85,32 @@ def relevance(question: str, passages: Sequence[Passage]) -> Relevance:
     surface = surface_terms(question, terms)
     similarities = [p.similarity for p in passages if p.similarity is not None]
     similarity = max(similarities) if similarities else None
-    language = question_language(question)
-    scripts = [text_script(p.text) for p in passages]
-    known = [s for s in scripts if s is not None]
-    wanted = "hangul" if language == "ko" else "latin"
-    cross = bool(known) and 2 * sum(s != wanted for s in known) > len(known)
+    # Across languages when the passage nearest in meaning is in another script than the
+    # question (a collection may hold both languages: its runners-up say little).
+    nearest = max(passages, key=lambda p: p.similarity or 0.0) if similarities else None
+    script = text_script(nearest.text) if nearest is not None else None
+    wanted = "hangul" if question_language(question) == "ko" else "latin"
+    cross = script is not None and script != wanted
+    others = [
+        p.similarity
+        for p in passages
+        if p.similarity is not None and text_script(p.text) not in (None, wanted)
+    ]
+    other = max(others) if others and not cross else None
     all_terms = terms + surface
     total = sum(_weight(t) for t in all_terms)
     if not passages or total == 0:
-        return Relevance(0.0, similarity, cross, len(all_terms))
-    texts = [p.text for p in passages] + [p.heading or "" for p in passages]
-    split = split_sentences(texts)
+        return Relevance(0.0, 0.0, similarity, cross, len(all_terms), other)
     best = 0.0
-    for i, passage in enumerate(passages):
-        held = {t for s in split[i] for t in s.terms} | {
-            t for s in split[len(passages) + i] for t in s.terms
-        }
-        body = f"{passage.heading or ''}\n{passage.text}"
-        found = sum(_weight(t) for t in terms if t in held)
-        found += sum(_weight(t) for t in surface if t in body)
-        best = max(best, found / total)
-    return Relevance(best, similarity, cross, len(all_terms))
+    anywhere: set[str] = set()
+    for c in candidates(passages):
+        held = c.terms | c.context
+        label = f"{c.passage.heading or ''} {c.display}"
+        found = {t for t in terms if t in held} | {t for t in surface if t in label}
+        anywhere |= found
+        best = max(best, sum(_weight(t) for t in found) / total)
+    union = sum(_weight(t) for t in anywhere) / total
+    return Relevance(best, union, similarity, cross, len(all_terms), other)
 
 
 def answerable(question: str, passages: Sequence[Passage]) -> bool:
