@@ -189,6 +189,19 @@ def test_ask_stream_cite_and_give_feedback(
     page.locator("#ask-passage").wait_for(state="visible")
     assert "pump.md" in page.locator("#ask-passage [data-role=file]").inner_text()
     page.keyboard.press("Escape")
+
+    # A collection deleted after the page loaded: the API's 404 is shown where the answer goes.
+    httpx.post(base + "/api/collections", json={"name": "gone"}).raise_for_status()
+    page.goto(base + "/ask")
+    page.select_option("select[name=collection]", "gone")
+    httpx.delete(base + "/api/collections/gone").raise_for_status()
+    page.locator("#ask-question").fill(QUESTION)
+    page.click("#ask-form button[type=submit]")
+    failed = page.locator("#ask-conversation article.ask-assistant").last
+    failed.locator(".ask-error").wait_for()
+    assert failed.get_attribute("data-state") == "error"
+    assert "No answer could be given." in failed.inner_text() and "gone" in failed.inner_text()
+    errors[:] = [e for e in errors if "404" not in e]  # the browser logs the refused request
     assert hosts == {"127.0.0.1"}, f"the page contacted other hosts: {hosts}"
     assert not errors, errors
 
@@ -261,6 +274,20 @@ def test_an_llm_answer_streams_then_becomes_the_cleaned_answer_and_falls_back_wh
     assert not answer.locator("[data-role=fallback]").is_visible()
     answer_id = answer.get_attribute("data-answer-id")
     page.screenshot(path=str(test_output_dir / "ask-llm-en.png"), full_page=True)
+
+    # Stop while it streams: the partial text stays, marked as stopped; the next question works.
+    box.fill("Which bearings are inspected?")
+    box.press("Enter")
+    stopped = page.locator("#ask-conversation article.ask-assistant").last
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#ask-conversation article.ask-assistant')]"
+        ".pop().dataset.state === 'streaming'",
+        timeout=30_000,
+    )
+    page.click("#ask-form button[data-action=stop]")
+    page.wait_for_function(FINISHED.replace("'done', 'error'", "'stopped'"), timeout=10_000)
+    assert "Stopped." in stopped.inner_text()
+    assert page.locator("#ask-form button[data-action=stop]").is_hidden()
 
     # Every backend down: the extractive answer, labelled so, and the reason (in Korean too).
     llm.close()
