@@ -57,7 +57,7 @@ def test_next_never_leaves_the_site(app: FastAPI, client: TestClient) -> None:
 
 
 def _token_of(response: object) -> str:
-    header = getattr(response, "headers", {})["set-cookie"]
+    header: str = getattr(response, "headers", {})["set-cookie"]
     name, _, rest = header.partition("=")
     assert name == SESSION_COOKIE
     return rest.split(";", 1)[0]

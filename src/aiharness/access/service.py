@@ -100,7 +100,7 @@ def role_permissions(*, session: Session, role: str, known: Mapping[str, str]) -
         return builtin_permissions(role, known)
     row = session.scalars(select(Role).where(Role.name == role)).first()
     if row is None:
-        raise Invalid(f"no role named {role!r}; `aiharness users roles` lists them", code="no_role")
+        raise Invalid(f"no role named {role!r}; GET /api/roles lists them", code="no_role")
     # A permission a removed feature declared grants nothing.
     return frozenset(p for p in row.permissions if p in known)
 
