@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from aiharness.access.feature import FEATURE as ACCESS
 from aiharness.assistant.feature import FEATURE as ASSISTANT
 from aiharness.audit.feature import FEATURE as AUDIT
 from aiharness.events.feature import FEATURE as EVENTS
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 FEATURES: tuple[Feature, ...] = (
     AUDIT,
     LIMITS,
+    ACCESS,
     EVENTS,
     JOBS,
     KNOWLEDGE,

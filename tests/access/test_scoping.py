@@ -3,8 +3,6 @@ documents of others: through the API (and its alias), the web UI and knowledge.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -22,7 +20,7 @@ DOCS = {
 
 
 @pytest.fixture
-def loaded(app: FastAPI, client: TestClient) -> Iterator[dict[str, int]]:
+def loaded(app: FastAPI, client: TestClient) -> dict[str, int]:
     """Two collections with one indexed document each; returns each collection's doc id."""
     admin = bearer(make_key(app, role="admin", name="admin"))
     ids: dict[str, int] = {}
@@ -38,7 +36,7 @@ def loaded(app: FastAPI, client: TestClient) -> Iterator[dict[str, int]]:
         assert upload.status_code == 202, upload.text
         ids[name] = upload.json()["documents"][0]["document_id"]
     drain_jobs(app.state.platform)
-    yield ids
+    return ids
 
 
 def test_a_scoped_key_sees_and_changes_only_its_collections(
