@@ -154,3 +154,26 @@ def test_small_model_context_shrinks_the_packed_passages(
     # The prompt fits the window with the answer's tokens to spare (3 characters a token).
     prompt = llm.requests[-1]["messages"]
     assert sum(len(m["content"]) for m in prompt) / 3 < 1024 - 512 + 100
+
+
+def test_an_answer_broken_beyond_repair_ends_as_the_extractive_answer(
+    make_client: Callable[..., TestClient], llms: LLMFactory
+) -> None:
+    first = llms("dies-early", cites_first_and_invents)
+    first.break_after = 2
+    second = llms("dies-too", cites_first_and_invents)
+    second.break_after = 0  # the continuation breaks as well
+    client = make_client(
+        gateway={
+            "backends": [backend("a", first.url, priority=1), backend("b", second.url, priority=2)]
+        }
+    )
+    with client.stream("POST", "/api/ask", json={"question": EN_QUESTION, "stream": True}) as r:
+        assert r.status_code == 200
+        events = sse_events(r)
+    assert events[0][0] == "sources" and events[-1][0] == "done"
+    done = events[-1][1]
+    assert done["meta"]["generator"] == "extractive"
+    assert done["meta"]["fallback_reason"].startswith("the LLM answer failed")
+    assert "105" in done["answer"]
+    assert_citations_intact(done)
