@@ -202,6 +202,25 @@ def test_ask_stream_cite_and_give_feedback(
     assert failed.get_attribute("data-state") == "error"
     assert "No answer could be given." in failed.inner_text() and "gone" in failed.inner_text()
     errors[:] = [e for e in errors if "404" not in e]  # the browser logs the refused request
+
+    # Rename the first conversation (a prompt), then delete it (a confirmation) while it is open.
+    page.goto(f"{base}/ask?session={session_id}")
+    item = page.locator(f'#ask-sessions li[data-session-id="{session_id}"]')
+    page.once("dialog", lambda dialog: dialog.accept("Bearing intervals"))
+    item.locator("button[data-action=rename-session]").click()
+    item.locator("a", has_text="Bearing intervals").wait_for()
+    assert (
+        httpx.get(f"{base}/api/chat/sessions/{session_id}").json()["title"] == "Bearing intervals"
+    )
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    item.locator("button[data-action=delete-session]").click()
+    page.wait_for_timeout(300)
+    assert httpx.get(f"{base}/api/chat/sessions/{session_id}").status_code == 200
+    page.once("dialog", lambda dialog: dialog.accept())
+    item.locator("button[data-action=delete-session]").click()
+    page.wait_for_url(base + "/ask")
+    assert httpx.get(f"{base}/api/chat/sessions/{session_id}").status_code == 404
+    assert page.locator(f'#ask-sessions li[data-session-id="{session_id}"]').count() == 0
     assert hosts == {"127.0.0.1"}, f"the page contacted other hosts: {hosts}"
     assert not errors, errors
 
