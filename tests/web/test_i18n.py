@@ -29,7 +29,11 @@ def test_every_key_used_by_a_template_exists() -> None:
         used |= set(
             re.findall(r"""\bt\(\s*["']([a-z0-9_.]*[a-z0-9_])["']\s*[,)]""", template.read_text())
         )
-    declared = [item for module in pages_modules(FEATURES) for item in module.NAV]
+    declared = [
+        item
+        for module in pages_modules(FEATURES)
+        for item in (*getattr(module, "NAV", ()), *getattr(module, "ADMIN", ()))
+    ]
     used |= {f"nav.{item.key}" for item in [*PLANNED, *declared]}
     assert used - keys == set()
 

@@ -83,17 +83,32 @@ def _placeholder_router(items: Sequence[NavItem]) -> APIRouter:
     return router
 
 
+ADMIN_NAV = NavItem("admin", "/admin", 90)
+admin_router = page_router()
+
+
+@admin_router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request, web: WebDep, _p: CurrentPrincipal) -> HTMLResponse:
+    """The Admin section's landing page: the entries pages modules declare in ``ADMIN``
+    (each entry's own page checks its permission)."""
+    return web.render(request, "admin.html", {"entries": web.admin}, active="admin")
+
+
 def mount_web(app: FastAPI, features: Sequence[Feature]) -> WebUI:
     """Mount the pages with the permissions their features declare (``mount_router``)."""
     with_rules = pages_with_permissions(features)
     modules = [module for module, _rule in with_rules]
     declared: list[NavItem] = [item for m in modules for item in getattr(m, "NAV", ())]
+    admin: list[NavItem] = [item for m in modules for item in getattr(m, "ADMIN", ())]
+    if admin:  # the Admin section exists once a pages module declares an entry of it
+        declared.append(ADMIN_NAV)
     claimed = {item.key for item in declared}
     planned = [item for item in PLANNED if item.key not in claimed]
     cards: list[DashboardCard] = [c for m in modules for c in getattr(m, "DASHBOARD", ())]
     web = WebUI(
         nav=tuple(sorted([*declared, *planned], key=lambda i: i.order)),
         cards=tuple(sorted(cards, key=lambda c: c.order)),
+        admin=tuple(sorted(admin, key=lambda i: i.order)),
     )
     app.state.web = web
     surfaces_of(app).register(PAGE_SURFACE, web.page_error, claims_unmatched=False)
@@ -104,5 +119,7 @@ def mount_web(app: FastAPI, features: Sequence[Feature]) -> WebUI:
         mount_router(app, module.router, rule)
         if hasattr(module, "fragments"):
             mount_router(app, module.fragments, rule)
+    if admin:
+        mount_router(app, admin_router, signed_in)
     mount_router(app, _placeholder_router(planned), signed_in)
     return web

@@ -73,12 +73,17 @@ def is_htmx(request: Request) -> bool:
 
 class WebUI:
     def __init__(
-        self, nav: tuple[NavItem, ...] = (), cards: tuple[DashboardCard, ...] = ()
+        self,
+        nav: tuple[NavItem, ...] = (),
+        cards: tuple[DashboardCard, ...] = (),
+        admin: tuple[NavItem, ...] = (),
     ) -> None:
         self.catalogs = Catalogs.load()
         self.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))  # autoescape on for .html
         self.nav = nav
         self.cards = cards
+        # The Admin section's entries (``ADMIN`` of each pages module), listed by ``/admin``.
+        self.admin = admin
 
     def render(
         self,
