@@ -74,7 +74,7 @@ def test_auto_requires_sign_in_on_a_non_loopback_bind(tmp_path: Path) -> None:
 
 
 def test_open_mode_on_a_non_loopback_bind_refuses_to_start(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="access.mode is 'open'"):
+    with pytest.raises(ConfigError, match=r"access\.mode is 'open'"):
         create_app(_settings(tmp_path, host="0.0.0.0", access={"mode": "open"}))
 
 
