@@ -68,3 +68,11 @@ def test_reload_applies_the_file_without_a_restart(
     while "one" not in gw.runtime.slots and time.monotonic() < deadline:
         time.sleep(0.05)
     assert answer_model(gw) == "one"
+    # Both reloads that changed something are in the audit log: the API's and the signal's.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = httpx.get(gw.url + "/api/audit", params={"action": "gateway.reload"}).json()
+        if len(rows["items"]) == 2:
+            break
+        time.sleep(0.05)
+    assert [row["details"].get("via") for row in rows["items"]] == ["SIGHUP", None]

@@ -9,6 +9,8 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from aiharness.gateway.health import HealthProber, llm_check
 from aiharness.gateway.runtime import GatewayRuntime
 from aiharness.gateway.settings import GatewaySettings
@@ -39,11 +41,13 @@ def install_gateway(platform: Platform) -> GatewayRuntime:
     )
     section = GatewaySettings.of(platform.settings)
     if platform.role == "api" and section.reload_on_sighup:
-        reload_on_sighup(runtime)
+        reload_on_sighup(runtime, platform.session_factory)
     return runtime
 
 
-def reload_on_sighup(runtime: GatewayRuntime) -> None:
+def reload_on_sighup(
+    runtime: GatewayRuntime, session_factory: sessionmaker[Session] | None = None
+) -> None:
     """SIGHUP re-reads the config file; only the main thread may install a handler."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
         return
@@ -54,9 +58,28 @@ def reload_on_sighup(runtime: GatewayRuntime) -> None:
         if target is None:
             return
         try:
-            target.reload()
+            report = target.reload()
         except Exception as exc:  # a broken file keeps the running configuration
             log.error("gateway reload failed; keeping the running configuration", error=str(exc))
+            return
+        if session_factory is not None:
+            from aiharness.audit import record_now
+
+            try:
+                record_now(
+                    session_factory,
+                    action="gateway.reload",
+                    target="gateway",
+                    result="ok",
+                    details={
+                        "via": "SIGHUP",
+                        "added": report.added,
+                        "removed": report.removed,
+                        "changed": report.changed,
+                    },
+                )
+            except Exception as exc:  # the reload happened; say so in the log at least
+                log.error("gateway reload not audited", error=str(exc))
 
     def handler(_signum: int, _frame: object) -> None:
         threading.Thread(target=reload_safely, name="gateway-reload", daemon=True).start()
