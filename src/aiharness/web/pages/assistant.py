@@ -23,6 +23,7 @@ from aiharness.deps import CurrentPrincipal, RowId, SessionDep
 from aiharness.errors import NotFound
 from aiharness.knowledge.models import Chunk, Collection
 from aiharness.knowledge.public import list_collections
+from aiharness.web.i18n import choose_language
 from aiharness.web.templating import (
     DashboardCard,
     NavItem,
@@ -124,12 +125,6 @@ def _chip_label(web: WebUI, lang: str) -> str:
     return web.catalogs.translate(lang, "assistant.source")
 
 
-def _lang(request: Request) -> str:
-    from aiharness.web.i18n import choose_language
-
-    return choose_language(request)
-
-
 def _history(session: Session, messages: Sequence[Any], label: str) -> list[dict[str, Any]]:
     """A session's messages for the template; assistant messages carry an ``AnswerView``."""
     facts = views.answer_facts(
@@ -162,13 +157,13 @@ def ask_page(
     request: Request,
     web: WebDep,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    _p: CurrentPrincipal,
     session_id: Annotated[str | None, Query(alias="session", max_length=64)] = None,
     collection: Annotated[str | None, Query(max_length=128)] = None,
     k: Annotated[int, Query(ge=1, le=20)] = DEFAULT_K,
 ) -> HTMLResponse:
     """The chat; ``?session=`` opens a past conversation (an unknown one is a 404 page)."""
-    lang = _lang(request)
+    lang = choose_language(request)
     current = None
     messages: list[dict[str, Any]] = []
     if session_id:
@@ -181,7 +176,7 @@ def ask_page(
             "current": current,
             "current_id": current.id if current else None,
             "messages": messages,
-            "sessions": _sessions(session, principal.id),
+            "sessions": _sessions(session),
             "collections": list_collections(session=session),
             "collection": collection,
             "k": k,
@@ -201,7 +196,7 @@ def answer_page(
 ) -> HTMLResponse:
     """An answer's trace for operators: question, search query, retrieved passages with scores,
     the prompt, timings and feedback."""
-    lang = _lang(request)
+    lang = choose_language(request)
     trace = answer_records.trace(session=session, answer_id=answer_id)
     sources = _dumped(trace.sources)
     related = _dumped(trace.maybe_related)
@@ -248,14 +243,14 @@ def sessions_partial(
     request: Request,
     web: WebDep,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    _p: CurrentPrincipal,
     current: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
     """The sidebar's session list (ask.js refreshes it after each answer, rename or delete)."""
     return web.render(
         request,
         "_ask_sessions.html",
-        {"sessions": _sessions(session, principal.id), "current_id": current},
+        {"sessions": _sessions(session), "current_id": current},
     )
 
 
@@ -272,7 +267,7 @@ def dashboard_partial(
     )
 
 
-def _sessions(session: Session, owner: str) -> list[Any]:
+def _sessions(session: Session) -> list[Any]:
     # Every session for now; access control (later) narrows the list to the owner's.
     page = chat_sessions.list_sessions(session=session, limit=SESSIONS_SHOWN)
     return list(page.items)

@@ -409,6 +409,10 @@
     ask(text).then(function () { question.focus(); });
   });
 
+  // A reopened conversation shows its latest turn, next to the question box.
+  var turns = conversation.querySelectorAll(".ask-msg");
+  if (turns.length) { scrollToEnd(turns[turns.length - 1]); }
+
   stopButton.addEventListener("click", function () { if (controller) { controller.abort(); } });
 
   // Enter sends, Shift+Enter is a new line; never while an input method composes (Hangul).
@@ -451,6 +455,8 @@
       if (id === sessionId && action.getAttribute("data-action") === "delete-session") {
         window.location.assign("/ask");
       } else {
+        var heading = document.querySelector(".ask-session-title");
+        if (id === sessionId && heading && name) { heading.textContent = "· " + name.trim().slice(0, 200); }
         refreshSessions();
       }
       return null;
