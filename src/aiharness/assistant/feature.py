@@ -51,5 +51,7 @@ FEATURE = Feature(
         "/ask/feedback": "assistant:feedback",
         "/api/feedback": "assistant:answers",  # everyone's feedback with its answers
         "/api/answers": "assistant:answers",
+        "/ask/answers": "assistant:answers",  # the trace page (web)
+        "/ui/ask/dashboard": "assistant:answers",  # the dashboard card: recent answers
     },
 )
