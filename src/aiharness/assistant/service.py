@@ -278,28 +278,32 @@ async def answer_events(
 
     retrieval_started = time.perf_counter()
 
-    def retrieve() -> tuple[list[knowledge.SearchHit], str]:
-        with sessions() as session:
-            return _search_all(runtime, session, search_query, ask_in.collections, ask_in.k)
-
-    hits, mode = await asyncio.to_thread(retrieve)
     model_context = (
         gateway_public.context_length(runtime.gateway, ask_in.alias)
         if use_llm and runtime.gateway is not None
         else None
     )
-    packed = packing.pack(
-        hits,
-        budget_tokens=packing.budget(
-            context_tokens=section.context_tokens,
-            model_context=model_context,
-            answer_tokens=section.max_answer_tokens,
-            prompt_tokens=generation.PROMPT_OVERHEAD_TOKENS + packing.estimate_tokens(search_query),
-        ),
-        duplicate_overlap=section.duplicate_overlap,
-    )
+
+    def retrieve() -> tuple[list[knowledge.SearchHit], str, packing.Packed, bool]:
+        # Search, packing and the relevance check are CPU work (embedding, Kiwi): off the loop.
+        with sessions() as session:
+            hits, mode = _search_all(runtime, session, search_query, ask_in.collections, ask_in.k)
+        packed = packing.pack(
+            hits,
+            budget_tokens=packing.budget(
+                context_tokens=section.context_tokens,
+                model_context=model_context,
+                answer_tokens=section.max_answer_tokens,
+                prompt_tokens=generation.PROMPT_OVERHEAD_TOKENS
+                + packing.estimate_tokens(search_query),
+            ),
+            duplicate_overlap=section.duplicate_overlap,
+        )
+        refuse = not packed.passages or not answerable(search_query, packed.passages)
+        return hits, mode, packed, refuse
+
+    hits, mode, packed, refuse_early = await asyncio.to_thread(retrieve)
     passages = packed.passages
-    refuse_early = not passages or not answerable(search_query, passages)
     retrieval_ms = (time.perf_counter() - retrieval_started) * 1000
     given = [] if refuse_early else passages
     yield AskEvent(
@@ -346,7 +350,7 @@ async def answer_events(
                 else f"the LLM answer failed: {exc.message}"
             )
             log.warning("assistant fell back to the extractive answer", reason=reason)
-            _extractive(search_query, passages, draft, not_found)
+            await asyncio.to_thread(_extractive, search_query, passages, draft, not_found)
             draft.fallback_reason = reason
             if tokens:
                 for word in _words(draft.answer):
@@ -361,7 +365,7 @@ async def answer_events(
             else:
                 draft.answer, draft.cited = answer, cited
     else:
-        _extractive(search_query, passages, draft, not_found)
+        await asyncio.to_thread(_extractive, search_query, passages, draft, not_found)
         draft.fallback_reason = NO_LLM
         if tokens:
             for word in _words(draft.answer):
