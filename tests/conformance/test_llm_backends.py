@@ -263,7 +263,6 @@ def embedded_settings(**extra: Any) -> BackendSettings:
         "model": gguf.GEMMA,
         "kind": "llama_cpp",
         "context_length": 2048,
-        "threads": 1,  # OpenMP threads spin: on a shared 2-core machine one is fastest
     }
     return BackendSettings.model_validate({**values, **extra})
 

@@ -203,7 +203,6 @@ def test_the_openai_client_talks_to_an_embedded_model(
         "kind": "llama_cpp",
         "model": GEMMA,
         "capabilities": ["chat", "code"],
-        "threads": 1,
     }
     gw = gateway({"backends": [local]})
     assert gw.runtime.slots["local"].settings.context_length == 8192  # file says 32768
