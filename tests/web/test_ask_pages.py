@@ -11,8 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from aiharness.principal import Principal
 from aiharness.web.pages.assistant import SCRIPT_STRINGS, cite
 from tests.knowledge import kb_fixtures
 from tests.knowledge.kb_fixtures import CONVEYOR_EN, PUMP_KO
@@ -228,3 +230,36 @@ def test_a_refused_answer_lists_the_passages_that_may_be_related(
     assert badge is not None and "hidden" in badge.group(1)
     trace = kb_client.get(f"/ask/answers/{refused['meta']['answer_id']}", headers=KO).text
     assert "문서에 없음" in trace
+
+
+class _Viewer:
+    """A signed-in caller who may ask, in the "plant" collection only (no feedback, no traces)."""
+
+    async def resolve(self, request: Any) -> Principal:
+        return Principal(
+            id="viewer",
+            name="viewer",
+            authenticated=True,
+            via="key",
+            permissions=frozenset({"assistant:ask"}),
+            collections=frozenset({"plant"}),
+        )
+
+
+def test_a_caller_sees_only_what_they_may_use(
+    kb_app: FastAPI, kb_client: TestClient, run_jobs: Callable[[], list[str]]
+) -> None:
+    session_id, body = _asked(kb_client, run_jobs)
+    assert kb_client.post("/api/collections", json={"name": "secret"}).status_code == 201
+    admin = kb_client.get("/ask", params={"session": session_id}, headers=HTML).text
+    assert '<option value="secret">' in admin and 'data-role="trace"' in admin
+    kb_app.state.platform.principal_resolver = _Viewer()
+    page = kb_client.get("/ask", params={"session": session_id}, headers=HTML)
+    assert page.status_code == 200
+    assert '<option value="plant">' in page.text and '<option value="secret">' not in page.text
+    assert 'data-role="trace"' not in page.text and 'data-rating="down"' not in page.text
+    assert 'class="cite-chip"' in page.text  # the answer and its sources stay readable
+    trace = kb_client.get(f"/ask/answers/{body['meta']['answer_id']}", headers=HTML)
+    assert trace.status_code == 403
+    card = kb_client.get("/ui/ask/dashboard", headers={"HX-Request": "true"})
+    assert 'class="flash down"' in card.text and "/ask/answers/" not in card.text

@@ -23,6 +23,7 @@ from aiharness.deps import CurrentPrincipal, RowId, SessionDep
 from aiharness.errors import NotFound
 from aiharness.knowledge.models import Chunk, Collection
 from aiharness.knowledge.public import list_collections
+from aiharness.principal import Principal
 from aiharness.web.i18n import choose_language
 from aiharness.web.templating import (
     DashboardCard,
@@ -38,6 +39,8 @@ fragments = fragment_router()
 NAV = (NavItem("ask", "/ask", 30),)
 DASHBOARD = (DashboardCard("assistant.dashboard.title", "/ui/ask/dashboard", 30),)
 SESSIONS_SHOWN = 100
+TRACE_PERMISSION = "assistant:answers"
+FEEDBACK_PERMISSION = "assistant:feedback"
 RECENT_ANSWERS = 5
 DEFAULT_K = 5
 MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -157,7 +160,7 @@ def ask_page(
     request: Request,
     web: WebDep,
     session: SessionDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     session_id: Annotated[str | None, Query(alias="session", max_length=64)] = None,
     collection: Annotated[str | None, Query(max_length=128)] = None,
     k: Annotated[int, Query(ge=1, le=20)] = DEFAULT_K,
@@ -177,7 +180,12 @@ def ask_page(
             "current_id": current.id if current else None,
             "messages": messages,
             "sessions": _sessions(session),
-            "collections": list_collections(session=session),
+            "collections": [
+                c
+                for c in list_collections(session=session)
+                if principal.may_read_collection(c.name)
+            ],
+            **_abilities(principal),
             "collection": collection,
             "k": k,
             "strings": _strings(web, lang),
@@ -265,6 +273,14 @@ def dashboard_partial(
         "_ask_dashboard.html",
         {"counts": views.feedback_counts(session=session), "answers": recent.items},
     )
+
+
+def _abilities(principal: Principal) -> dict[str, bool]:
+    """What the answers offer this caller: the trace link (operators) and feedback."""
+    return {
+        "may_trace": principal.can(TRACE_PERMISSION),
+        "may_feedback": principal.can(FEEDBACK_PERMISSION),
+    }
 
 
 def _sessions(session: Session) -> list[Any]:

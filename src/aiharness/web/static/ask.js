@@ -208,7 +208,8 @@
     model.textContent = meta.model || "";
     show(model, !!meta.model);
     part(article, "latency").textContent = typeof meta.latency_ms === "number" ? fmt(S.latency, {ms: Math.round(meta.latency_ms)}) : "";
-    part(article, "trace").href = "/ask/answers/" + encodeURIComponent(meta.answer_id);
+    var trace = part(article, "trace");  // operators only
+    if (trace) { trace.href = "/ask/answers/" + encodeURIComponent(meta.answer_id); }
     show(part(article, "meta"), true);
     show(part(article, "feedback"), true);
   }
