@@ -113,3 +113,15 @@ def test_follow_up_heuristic() -> None:
     assert standalone("How often?", []) == "How often?"
     assert refers_back("Does it need a permit?") and not refers_back("Does CV-03 need a permit?")
     assert content_terms("What is the rated flow of P-101?") == ["rated", "flow", "p-101"]
+
+
+def test_a_question_that_stands_on_its_own_is_not_rewritten(
+    make_client: Callable[..., TestClient], llms: Callable[..., ScriptedLLM]
+) -> None:
+    llm = llms("no-rewrite", lambda body: f"105 °C [{passage_numbers(body)[0]}].")
+    client = make_client(gateway={"backends": [backend("a", llm.url)]})
+    chat = client.post("/api/chat/sessions", json={}).json()
+    for question in ("Tell me about alarm A-11 on AC-2.", "What is the rated flow of pump P-101?"):
+        client.post("/api/ask", json={"question": question, "session_id": chat["id"]})
+    assert not any("standalone" in r["messages"][0]["content"] for r in llm.requests)
+    assert len(llm.requests) == 2

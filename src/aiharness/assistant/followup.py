@@ -193,13 +193,16 @@ def refers_back(text: str) -> bool:
     return False
 
 
+def is_follow_up(question: str) -> bool:
+    """True when the question needs the conversation: few content words, or a pronoun."""
+    return len(content_terms(question)) < SHORT_FOLLOW_UP or refers_back(question)
+
+
 def standalone(question: str, previous_questions: Sequence[str]) -> str:
     """The question, with the previous question's key terms in front when it is a follow-up."""
-    if not previous_questions:
+    if not previous_questions or not is_follow_up(question):
         return question
     own = content_terms(question)
-    if len(own) >= SHORT_FOLLOW_UP and not refers_back(question):
-        return question
     mine = set(own)
     carried: list[str] = []
     for earlier in reversed(previous_questions):  # the latest question first

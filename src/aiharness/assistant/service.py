@@ -189,8 +189,8 @@ async def _standalone(
 ) -> str:
     """The question as a standalone search query (the model when there is one, else rules)."""
     previous = [content for role, content in history if role == "user"]
-    if not previous:
-        return ask_in.question
+    if not previous or not followup.is_follow_up(ask_in.question):
+        return ask_in.question  # it stands on its own: no model call, no rewrite
     if (
         runtime.section.rewrite_with_llm
         and runtime.gateway is not None

@@ -38,7 +38,7 @@ class AssistantSettings(Section):
         "the same text (the later one is dropped when packing).",
     )
     max_question_chars: int = Field(
-        8000, ge=100, le=100_000, description="Longest question accepted, in characters."
+        8000, ge=100, le=8000, description="Longest question accepted, in characters."
     )
     rewrite_with_llm: bool = Field(
         True,
