@@ -175,16 +175,18 @@ def features(platform: Any, questions: Sequence[str], collection: str, k: int) -
     return out
 
 
-def fit_logistic(x: list[list[float]], y: list[int], steps: int = 4000) -> list[float]:
+def fit_logistic(
+    x: list[list[float]], y: list[int], groups: list[str], steps: int = 6000
+) -> list[float]:
     """Weights (last one the bias) of a logistic regression, by plain gradient descent with a
-    little L2; classes weighed equally."""
+    little L2; each group (calibration split) weighs the same, so the many easy autorag-ko
+    examples do not drown the few hard sample-doc ones."""
     import numpy as np
 
     xs = np.array([[*row, 1.0] for row in x], dtype=float)
     ys = np.array(y, dtype=float)
-    pos = max(1.0, ys.sum())
-    neg = max(1.0, len(ys) - ys.sum())
-    sample_w = np.where(ys > 0, 0.5 / pos, 0.5 / neg)
+    sizes = Counter(groups)
+    sample_w = np.array([1.0 / (len(sizes) * sizes[g]) for g in groups])
     w = np.zeros(xs.shape[1])
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-(xs @ w)))
@@ -213,36 +215,57 @@ def calibrate(
         for name, (questions, collection, y) in asked.items()
     }
     calib = [name for name in sets if "held out" not in name]
-    examples = [(f, sets[name][2]) for name in calib for f in sets[name][1]]
-    same = [(f, y) for f, y in examples if not f.cross_language and f.similarity is not None]
-    cross = [(f, y) for f, y in examples if f.cross_language and f.similarity is not None]
+    examples = [(f, sets[name][2], name) for name in calib for f in sets[name][1]]
+    same = [e for e in examples if not e[0].cross_language and e[0].similarity is not None]
+    cross = [e for e in examples if e[0].cross_language and e[0].similarity is not None]
     w_same = fit_logistic(
-        [[f.coverage, f.union, f.similarity] for f, _ in same], [y for _, y in same]
+        [[f.coverage, f.union, f.similarity, f.missing_code] for f, _, _ in same],
+        [y for _, y, _ in same],
+        [g for _, _, g in same],
     )
     print(
         f"same language ({len(same)} examples): W_COVERAGE={w_same[0]:.2f} "
-        f"W_UNION={w_same[1]:.2f} W_SIMILARITY={w_same[2]:.2f} BIAS={w_same[3]:.2f}"
+        f"W_UNION={w_same[1]:.2f} W_SIMILARITY={w_same[2]:.2f} "
+        f"W_MISSING_CODE={w_same[3]:.2f} BIAS={w_same[4]:.2f}"
     )
-    if len({y for _, y in cross}) == 2:
-        w_cross = fit_logistic([[f.similarity] for f, _ in cross], [y for _, y in cross])
+    w_cross: list[float] = []
+    if len({y for _, y, _ in cross}) == 2:
+        w_cross = fit_logistic(
+            [[f.similarity] for f, _, _ in cross],
+            [y for _, y, _ in cross],
+            [str(y) for _, y, _ in cross],
+        )
         print(
             f"cross language ({len(cross)} examples): CROSS_W_SIMILARITY={w_cross[0]:.2f} "
             f"CROSS_BIAS={w_cross[1]:.2f}"
         )
     else:
         print(f"cross language: {len(cross)} examples of one class only; weights kept")
-    print(f"\n{'split':34} {'n':>4} {'accepted':>9}  coverage  similarity")
+
+    def fitted(f: Any) -> bool:
+        if f.cross_language and f.similarity is not None and len(w_cross) == 2:
+            return w_cross[0] * f.similarity + w_cross[1] > 0
+        if f.similarity is None:
+            return bool(f.score() > 0)
+        z = w_same[0] * f.coverage + w_same[1] * f.union + w_same[2] * f.similarity
+        z += w_same[3] * f.missing_code + w_same[4]
+        if f.other_similarity is not None and len(w_cross) == 2:
+            z = max(z, w_cross[0] * f.other_similarity + w_cross[1])
+        return bool(z > 0)
+
+    print(f"\n{'split':34} {'n':>4} {'accepted':>9} {'fitted':>7}  coverage  similarity")
     for name, (_, feats, _) in sets.items():
         if not feats:
             continue
         accepted = fmean(f.score() > 0 for f in feats)
+        refit = fmean(fitted(f) for f in feats)
         cov = fmean(f.coverage for f in feats)
         sims = [f.similarity for f in feats if f.similarity is not None]
         print(
-            f"{name:34} {len(feats):4d} {accepted:9.1%}  {cov:8.2f}  "
+            f"{name:34} {len(feats):4d} {accepted:9.1%} {refit:7.1%}  {cov:8.2f}  "
             f"{fmean(sims) if sims else float('nan'):10.3f}"
         )
-    print("(accepted uses the weights now in relevance.py; paste the fitted ones there)")
+    print("(accepted: the weights in relevance.py; fitted: the weights above, to paste there)")
     if verbose:
         for name, (questions, feats, y) in sets.items():
             for question, f in zip(questions, feats, strict=True):
@@ -250,7 +273,7 @@ def calibrate(
                     print(
                         f"  wrong: {name[:24]:24} y={y} cross={f.cross_language:d} "
                         f"cov={f.coverage:.2f} union={f.union:.2f} sim={f.similarity} "
-                        f"other={f.other_similarity} "
+                        f"other={f.other_similarity} code={f.missing_code:.0f} "
                         f"{question[:60]}"
                     )
 
@@ -273,6 +296,9 @@ def main() -> int:
     parser.add_argument("--llm-url", default=None, help="OpenAI-compatible server (with /v1)")
     parser.add_argument("--llm-model", default="default", help="model name for --llm-url")
     parser.add_argument("--calibrate", action="store_true", help="fit relevance.py's weights")
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="fill --workdir's collections and stop"
+    )
     parser.add_argument("--verbose", action="store_true", help="print every example")
     parser.add_argument("--no-autorag", action="store_true", help="sample-doc questions only")
     args = parser.parse_args()
@@ -303,6 +329,8 @@ def main() -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         platform = build(workdir, data.corpus if data else None, args.llm_url, args.llm_model)
         try:
+            if args.ingest_only:
+                return 0
             # Warm-up outside the timings: Kiwi, the index, the model.
             ask_all(platform, ["워밍업 질문입니다", "warm-up question"], "samples", args.k)
             if args.calibrate:

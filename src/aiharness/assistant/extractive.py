@@ -38,6 +38,10 @@ _QUESTION_TERMS = frozenset(
         "how",
         "mani",
         "much",
+        "long",
+        "often",
+        "mean",
+        "step",
         "do",
         "doe",
         "did",
@@ -96,6 +100,9 @@ _QUESTION_TERMS = frozenset(
         "가지",
         "문서",
         "내용",
+        "이유",
+        "순서",
+        "방법",
     }
 )
 
@@ -267,6 +274,11 @@ _QUESTION_WORD = re.compile(
 )
 
 
+def written_in(term: str, text: str) -> bool:
+    """Whether a Korean term of two or more syllables appears in ``text`` as written."""
+    return len(term) >= 2 and "\uac00" <= term[0] <= "\ud7a3" and term in text
+
+
 def _term_weight(term: str) -> float:
     """One Hangul syllable (인, 시) is a weak clue; everything else counts fully."""
     return 0.3 if len(term) == 1 and "\uac00" <= term <= "\ud7a3" else 1.0
@@ -411,11 +423,11 @@ def score_candidates(question: str, found: list[Candidate]) -> list[Candidate]:
     surface = surface_terms(question, terms)
     if not (terms or surface) or not found:
         return sorted(found, key=lambda c: (c.passage_index, c.order))
-    for c in found:
-        # A question word Kiwi split differently (인계는 -> 인 + 계) still matches as written.
-        text = c.display
-        c.terms = c.terms | {s for s in surface if s in text}
     terms = terms + surface
+    for c in found:
+        # A Korean word Kiwi reads differently in the question and the passage (인계는 -> 인 + 계,
+        # 냉동기 -> 냉동 + 기) still matches as written.
+        c.terms = c.terms | {t for t in terms if written_in(t, c.display)}
     n = len(found)
     df = {t: sum(1 for c in found if t in c.terms or t in c.context) for t in terms}
     idf = {t: math.log(1.0 + (n + 1) / (df[t] + 0.5)) * _term_weight(t) for t in terms}

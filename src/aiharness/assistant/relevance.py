@@ -22,16 +22,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiharness.assistant.extractive import candidates, question_terms, surface_terms
+from aiharness.assistant.extractive import candidates, question_terms, surface_terms, written_in
 from aiharness.assistant.passages import Language, Passage, question_language
 from aiharness.knowledge.public import text_script
 
 # Fitted by `bench_assistant.py --calibrate` (see the module docstring); z > 0 answers.
 # Same language: z = W_COVERAGE * coverage + W_UNION * union + W_SIMILARITY * similarity + BIAS.
-W_COVERAGE = 2.69
-W_UNION = 7.70
-W_SIMILARITY = 2.76
-BIAS = -7.88
+W_COVERAGE = 4.01
+W_UNION = 6.45
+W_SIMILARITY = 2.63
+BIAS = -6.66
+W_MISSING_CODE = -0.89
 # Across languages (and when a passage has no similarity, coverage alone):
 CROSS_W_SIMILARITY = 6.42
 CROSS_BIAS = -5.10
@@ -57,6 +58,9 @@ class Relevance:
     # Best similarity among passages in the other script (a collection of both languages may
     # answer in the other one even when its nearest passage is in the question's language).
     other_similarity: float | None = None
+    # 1 when the question names a part or equipment code (CV-05, R-134a) that no passage holds:
+    # codes are names, and a question about something the documents never name is not answered.
+    missing_code: float = 0.0
 
     def score(self) -> float:
         """The logistic rule's z (> 0: answerable)."""
@@ -66,7 +70,12 @@ class Relevance:
             return CROSS_W_SIMILARITY * self.similarity + CROSS_BIAS
         if self.similarity is None:
             return 10.0 * (self.coverage - COVERAGE_ONLY_THRESHOLD)
-        same = W_COVERAGE * self.coverage + W_UNION * self.union + W_SIMILARITY * self.similarity
+        same = (
+            W_COVERAGE * self.coverage
+            + W_UNION * self.union
+            + W_SIMILARITY * self.similarity
+            + W_MISSING_CODE * self.missing_code
+        )
         if self.other_similarity is None:
             return same + BIAS
         return max(same + BIAS, CROSS_W_SIMILARITY * self.other_similarity + CROSS_BIAS)
@@ -101,16 +110,26 @@ def relevance(question: str, passages: Sequence[Passage]) -> Relevance:
     total = sum(_weight(t) for t in all_terms)
     if not passages or total == 0:
         return Relevance(0.0, 0.0, similarity, cross, len(all_terms), other)
-    best = 0.0
-    anywhere: set[str] = set()
+    found_in: list[set[str]] = []
     for c in candidates(passages):
         held = c.terms | c.context
         label = f"{c.passage.heading or ''} {c.display}"
-        found = {t for t in terms if t in held} | {t for t in surface if t in label}
-        anywhere |= found
-        best = max(best, sum(_weight(t) for t in found) / total)
-    union = sum(_weight(t) for t in anywhere) / total
-    return Relevance(best, union, similarity, cross, len(all_terms), other)
+        found_in.append({t for t in all_terms if t in held or written_in(t, label)})
+    # Rarity among the passages' sentences: search brings passages about the question's subject
+    # (P-101, AC-2), so its name is everywhere and says little; the attribute asked for (a price,
+    # a noise level) is what must be found. A term found nowhere weighs most.
+    n = len(found_in)
+    weights = {
+        t: _weight(t) * math.log(1.0 + (n + 1) / (sum(t in f for f in found_in) + 0.5))
+        for t in all_terms
+    }
+    total = sum(weights.values()) or 1.0
+    anywhere = set().union(*found_in) if found_in else set()
+    best = max((sum(weights[t] for t in f) / total for f in found_in), default=0.0)
+    union = sum(weights[t] for t in anywhere) / total
+    codes = [t for t in terms if t.isascii() and any(ch.isdigit() for ch in t) and len(t) >= 3]
+    missing = float(any(code not in anywhere for code in codes))
+    return Relevance(best, union, similarity, cross, len(all_terms), other, missing)
 
 
 def answerable(question: str, passages: Sequence[Passage]) -> bool:
