@@ -202,3 +202,30 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(
     assert client.get("/api/answers/nope").status_code == 404
     assert client.get("/api/feedback", params={"rating": "sideways"}).status_code == 422
     assert client.get("/api/feedback", params={"since": "yesterday"}).status_code == 422
+
+
+def test_a_failure_after_the_stream_started_is_an_error_event(
+    make_client: Callable[..., TestClient],
+) -> None:
+    import asyncio
+
+    from aiharness.assistant import service
+    from aiharness.assistant.runtime import AssistantRuntime
+
+    client = make_client()
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    runtime = platform.get(AssistantRuntime)
+    with platform.unit_of_work() as session:
+        checked = service.prepare(runtime, session=session, question=EN_QUESTION)
+    # The collection goes away between the check and the search (deleted meanwhile).
+    gone = service.AskInput(**{**checked.__dict__, "collections": ["deleted-meanwhile"]})
+
+    async def collect() -> list[service.AskEvent]:
+        return [event async for event in service.stream(runtime, gone)]
+
+    events = asyncio.run(collect())
+    assert [e.event for e in events] == ["error"]
+    error = events[0].data["error"]
+    assert error["type"] == "not_found" and "deleted-meanwhile" in error["message"]
+    assert set(error) == {"message", "type", "code"}
+    assert client.get("/api/answers").json()["total"] == 0
