@@ -348,6 +348,25 @@ class TestEmbeddedLlamaCpp(ChatBackendContract):
         answer = self.run(backend, backend.complete(self.body()))
         assert answer["choices"][0]["message"]["content"]
 
+    def test_a_partial_answer_is_continued_not_restarted(self, make: Maker) -> None:
+        """The gateway's mid-stream failover sends the partial answer as the last (assistant)
+        message: greedy decoding must go on exactly where the first answer was cut."""
+        backend = make()
+        body = self.body(max_tokens=16)
+        payloads = self.run(backend, read_stream(backend, body))
+        pieces = [json.loads(p)["choices"][0]["delta"].get("content") for p in payloads[:-1]]
+        tokens = [p for p in pieces if p]
+        partial, rest = "".join(tokens[:6]), "".join(tokens[6:])
+        messages = [*HELLO, {"role": "assistant", "content": partial}]
+        again = self.body(messages=messages, max_tokens=len(tokens) - 6)
+        continued = self.run(backend, read_stream(backend, again))
+        text = "".join(
+            json.loads(p)["choices"][0]["delta"].get("content") or "" for p in continued[:-1]
+        )
+        assert text == rest
+        whole = self.run(backend, backend.complete(again))
+        assert whole["choices"][0]["message"]["content"] == rest
+
     def test_embeddings_are_refused(self, make: Maker) -> None:
         backend = make()
         with pytest.raises(BackendError, match="not embeddings") as caught:

@@ -231,3 +231,37 @@ def test_the_openai_client_talks_to_an_embedded_model(
     records = gw.usage(2)
     assert [r["backend"] for r in records] == ["local", "local"]
     assert all(r["tokens_from_backend"] for r in records)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_broken_stream_is_continued_by_the_embedded_model(
+    tmp_path: Path,
+    gguf_models: Path,
+    fakes: Callable[..., FakeLLM],
+    gateway: Callable[..., Gateway],
+) -> None:
+    """A server that breaks mid-answer: the embedded model goes on with the same answer and
+    the client sees one stream."""
+    import openai
+
+    link_model(gguf_models, tmp_path / "data")
+    server = fakes("srv")
+    server.break_after = 3
+    local = {"name": "local", "kind": "llama_cpp", "model": GEMMA, "priority": 2}
+    gw = gateway({"backends": [backend("srv", server.url, priority=1), local]})
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key="unused", max_retries=0)
+    stream = client.chat.completions.create(
+        model="chat",
+        messages=[{"role": "user", "content": "List the pump checks."}],
+        max_tokens=12,
+        temperature=0,
+        stream=True,
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.startswith("w0 w1 w2") and len(text) > len("w0 w1 w2")
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    assert len({c.id for c in chunks}) == 1  # one answer, one id
+    [record] = gw.usage(1)
+    assert record["route"] == "srv>>local" and record["status"] == "ok"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import importlib
 import json
 import os
@@ -44,6 +45,14 @@ _PASSED = (
 _END = object()
 # Chat formats for files that carry no template, by architecture (prefix).
 _FORMATS = (("gemma", "gemma"), ("qwen", "chatml"), ("mistral", "mistral-instruct"))
+# llama-cpp-python chat format -> the name llama.cpp's own template code knows it by.
+_LLAMA_TEMPLATES = {
+    "gemma": "gemma",
+    "chatml": "chatml",
+    "llama-2": "llama2",
+    "llama-3": "llama3",
+    "mistral-instruct": "mistral-v1",
+}
 
 
 def resolve_model_path(model: str, models_dir: Path | None) -> Path:
@@ -68,6 +77,20 @@ def _generation_args(body: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(args.get("logit_bias"), Mapping):
         args["logit_bias"] = {int(k): float(v) for k, v in args["logit_bias"].items()}
     return args
+
+
+def _text(content: Any) -> str:
+    """A message's text: a string, or OpenAI's list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text") or "") for p in content if isinstance(p, Mapping))
+    return ""
+
+
+def _continues(messages: list[dict[str, Any]]) -> bool:
+    """The last message is a partial answer to continue (the gateway's mid-stream failover)."""
+    return messages[-1].get("role") == "assistant" and bool(_text(messages[-1].get("content")))
 
 
 def _messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -274,9 +297,7 @@ class LlamaCppBackend:
         with self._run_lock:
             counter = _Counter(self._model.token_eos(), stop, deadline)
             try:
-                raw = self._model.create_chat_completion(
-                    messages=messages, logits_processor=[counter], **args
-                )
+                raw = self._generate(messages, args, counter, stream=False)
             except BackendError:
                 raise
             except Exception as exc:
@@ -287,7 +308,7 @@ class LlamaCppBackend:
             )
         choice = raw["choices"][0]
         finish = choice.get("finish_reason") or "stop"
-        message = choice.get("message") or {}
+        message = choice.get("message") or {"content": choice.get("text")}
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
@@ -369,9 +390,8 @@ class LlamaCppBackend:
 
         with self._run_lock:
             counter = _Counter(self._model.token_eos(), stop, deadline)
-            chunks: Iterator[dict[str, Any]] = self._model.create_chat_completion(
-                messages=messages, logits_processor=[counter], stream=True, **args
-            )
+            continuing = _continues(messages)
+            chunks: Iterator[dict[str, Any]] = self._generate(messages, args, counter, stream=True)
             finish: str | None = None
             started = False
             try:
@@ -383,7 +403,7 @@ class LlamaCppBackend:
                     if not started:
                         started = True
                         yield chunk({"role": "assistant"}, None)
-                    content = delta.get("content")
+                    content = choice.get("text") if continuing else delta.get("content")
                     if content:
                         yield chunk({"content": content}, None)
                     if choice.get("finish_reason"):
@@ -402,6 +422,63 @@ class LlamaCppBackend:
         if include_usage:
             yield json.dumps({**stamp, "choices": [], "usage": counter.usage(finish)})
         yield "[DONE]"
+
+    def _generate(
+        self,
+        messages: list[dict[str, Any]],
+        args: dict[str, Any],
+        counter: _Counter,
+        *,
+        stream: bool,
+    ) -> Any:
+        """llama.cpp's chat completion; or, to continue a partial answer (the last message is
+        the assistant's), a plain completion of the chat prompt followed by that partial."""
+        if not _continues(messages):
+            return self._model.create_chat_completion(
+                messages=messages, logits_processor=[counter], stream=stream, **args
+            )
+        plain = {k: v for k, v in args.items() if k != "response_format"}
+        return self._model.create_completion(
+            prompt=self._continuation_prompt(messages),
+            logits_processor=[counter],
+            stream=stream,
+            **plain,
+        )
+
+    def _continuation_prompt(self, messages: list[dict[str, Any]]) -> str:
+        """The prompt up to the open assistant turn (llama.cpp's template code), plus the
+        partial answer, so the model goes on with the same sentence."""
+        module = importlib.import_module("llama_cpp")
+        template = self._model.metadata.get("tokenizer.chat_template") or _LLAMA_TEMPLATES.get(
+            self.chat_format or ""
+        )
+        if not template:
+            raise BackendError(f"{self.name}: no chat template known to continue an answer")
+        head = messages[:-1]
+        items = [
+            module.llama_chat_message(
+                role=str(m.get("role") or "user").encode(), content=_text(m.get("content")).encode()
+            )
+            for m in head
+        ]
+        chat = (module.llama_chat_message * max(1, len(items)))(*items)
+        size = 2 * sum(len(_text(m.get("content"))) + 32 for m in head) + 1024
+        for _ in range(2):
+            buffer = ctypes.create_string_buffer(size)
+            length = module.llama_chat_apply_template(
+                template.encode(), chat, len(items), True, buffer, size
+            )
+            if length < 0:
+                raise BackendError(
+                    f"{self.name}: llama.cpp cannot apply this model's chat template to "
+                    "continue an answer"
+                )
+            if length <= size:
+                return buffer.raw[:length].decode("utf-8", "replace") + _text(
+                    messages[-1].get("content")
+                )
+            size = length + 1
+        raise BackendError(f"{self.name}: the chat template kept growing")
 
     async def embed(self, body: dict[str, Any]) -> dict[str, Any]:
         raise BackendError(
