@@ -186,6 +186,9 @@ def test_the_gateway_uses_the_data_dirs_models_and_fails_over(
     report = gw.runtime.reload(gw.runtime.section)
     assert "local" in report.kept and not report.changed
 
+    page = httpx.get(gw.url + "/models", params={"lang": "ko"}, timeout=10)
+    assert page.status_code == 200 and "프로세스 내 실행 (llama.cpp)" in page.text
+
 
 @pytest.mark.integration
 @pytest.mark.slow
