@@ -177,3 +177,39 @@ def test_an_answer_broken_beyond_repair_ends_as_the_extractive_answer(
     assert done["meta"]["fallback_reason"].startswith("the LLM answer failed")
     assert "105" in done["answer"]
     assert_citations_intact(done)
+
+
+def test_the_callers_allow_lists_bound_collections_and_models(
+    make_client: Callable[..., TestClient], llms: LLMFactory
+) -> None:
+    import asyncio
+
+    from aiharness.assistant.public import AssistantRuntime, ask
+    from aiharness.errors import NotFound
+
+    llm = llms("allowed", cites_first_and_invents)
+    client = make_client(gateway={"backends": [backend("a", llm.url)]})
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    runtime = platform.get(AssistantRuntime)
+
+    def asking(**kwargs: Any) -> Any:
+        async def run() -> Any:
+            with platform.unit_of_work() as session:
+                return await ask(runtime, session=session, question=EN_QUESTION, **kwargs)
+
+        return asyncio.run(run())
+
+    allowed = asking(allowed_collections=frozenset({"demo"}), allowed_models=frozenset({"chat"}))
+    assert allowed.meta.generator == "llm" and allowed.sources
+    # Collections outside the list are not searched, and naming one is "not found".
+    elsewhere = asking(allowed_collections=frozenset({"hr-only"}))
+    assert elsewhere.meta.refused and elsewhere.sources == [] and elsewhere.maybe_related == []
+    with pytest.raises(NotFound):
+        asking(collections=["demo"], allowed_collections=frozenset({"hr-only"}))
+    # A caller who may use no model gets the extractive answer, and cannot name one.
+    no_models = asking(allowed_models=frozenset())
+    assert no_models.meta.generator == "extractive"
+    assert no_models.meta.fallback_reason == "the caller may not use the model 'chat'"
+    with pytest.raises(NotFound):
+        asking(model="a", allowed_models=frozenset({"chat"}))
+    assert len(llm.requests) == 1  # only the allowed ask reached the model

@@ -14,7 +14,9 @@
 ``unit_of_work`` does on exit). ``ask_stream`` checks the question with ``session`` and then
 works on its own units of work, so its records are written even after ``session`` closes.
 Both raise before anything is stored: ``Invalid`` (empty or too long a question), ``NotFound``
-(unknown collection, chat session or model).
+(unknown collection, chat session or model). ``allowed_collections``/``allowed_models`` are the
+caller's allow-lists (``principal.collections``/``principal.models``; None: all): nothing outside
+them is searched or asked.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ async def ask(
     session_id: str | None = None,
     model: str | None = None,
     caller: str | None = None,
+    allowed_collections: frozenset[str] | None = None,
+    allowed_models: frozenset[str] | None = None,
 ) -> AskResponse:
     """A whole answer with the sources it cites; ``k`` defaults to the settings (5)."""
     checked = service.prepare(
@@ -50,6 +54,8 @@ async def ask(
         session_id=session_id,
         model=model,
         owner=caller,
+        allowed_collections=allowed_collections,
+        allowed_models=allowed_models,
     )
     return await service.ask(runtime, session=session, ask_in=checked)
 
@@ -64,6 +70,8 @@ async def ask_stream(
     session_id: str | None = None,
     model: str | None = None,
     caller: str | None = None,
+    allowed_collections: frozenset[str] | None = None,
+    allowed_models: frozenset[str] | None = None,
 ) -> AsyncIterator[AskEvent]:
     """The answer as events (the API's server-sent events, one for one)."""
     checked = service.prepare(
@@ -75,6 +83,8 @@ async def ask_stream(
         session_id=session_id,
         model=model,
         owner=caller,
+        allowed_collections=allowed_collections,
+        allowed_models=allowed_models,
     )
     async for event in service.stream(runtime, checked):
         yield event

@@ -75,6 +75,8 @@ async def ask(
         session_id=ask_in.session_id,
         model=ask_in.model,
         owner=principal.id,
+        allowed_collections=principal.collections,
+        allowed_models=principal.models,
     )
     if ask_in.stream:
         return StreamingResponse(
@@ -92,7 +94,13 @@ async def _legacy_ask(
     principal: CurrentPrincipal,
 ) -> AskResponse:
     checked = service.prepare(
-        runtime, session=session, question=ask_in.question, k=ask_in.k, owner=principal.id
+        runtime,
+        session=session,
+        question=ask_in.question,
+        k=ask_in.k,
+        owner=principal.id,
+        allowed_collections=principal.collections,
+        allowed_models=principal.models,
     )
     return await service.ask(runtime, session=session, ask_in=checked)
 

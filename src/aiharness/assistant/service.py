@@ -61,6 +61,9 @@ class AskInput:
     model_given: bool
     owner: str | None
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The caller's allow-lists (None: every collection / model); answers never use others.
+    allowed_collections: frozenset[str] | None = None
+    llm_allowed: bool = True
 
 
 def new_id() -> str:
@@ -86,8 +89,14 @@ def prepare(
     session_id: str | None = None,
     model: str | None = None,
     owner: str | None = None,
+    allowed_collections: frozenset[str] | None = None,
+    allowed_models: frozenset[str] | None = None,
 ) -> AskInput:
-    """Check a question before anything is retrieved or stored (Invalid, NotFound)."""
+    """Check a question before anything is retrieved or stored (Invalid, NotFound).
+
+    ``allowed_collections``/``allowed_models``: the caller's allow-lists (``principal``'s; None
+    is every one). A collection or model outside them is "not found"; when the configured model
+    is outside them the answer is extractive."""
     section = runtime.section
     text = question.strip()
     if not text:
@@ -102,17 +111,25 @@ def prepare(
         raise Invalid("the question contains a NUL character", code="invalid_text")
     names = list(dict.fromkeys(c for c in (collections or []) if c))
     for name in names:
-        if knowledge.find_collection(session=session, name=name) is None:
+        found = knowledge.find_collection(
+            session=session, name=name, collections=allowed_collections
+        )
+        if found is None:
             raise NotFound(f"collection {name!r} does not exist", code="collection_not_found")
     if session_id is not None and session.get(ChatSession, session_id) is None:
         raise NotFound(f"chat session {session_id!r} does not exist", code="session_not_found")
     if model is not None and not any_llm(runtime):
         model = None  # nothing to choose from: the extractive answer, as without a model
     alias = model or section.alias
-    if model is not None and not llm_available(runtime, model):
+    outside = allowed_models is not None and alias not in allowed_models
+    if model is not None and (outside or not llm_available(runtime, model)):
         known = []
         if runtime.gateway is not None:
-            known = [m.id for m in gateway_public.models(runtime.gateway) if m.kind != "embeddings"]
+            known = [
+                m.id
+                for m in gateway_public.models(runtime.gateway)
+                if m.kind != "embeddings" and (allowed_models is None or m.id in allowed_models)
+            ]
         raise NotFound(
             f"the model {model!r} does not exist; available models: "
             f"{', '.join(known) or 'none configured'}",
@@ -126,6 +143,8 @@ def prepare(
         alias=alias,
         model_given=model is not None,
         owner=owner,
+        allowed_collections=allowed_collections,
+        llm_allowed=not outside,
     )
 
 
@@ -136,6 +155,7 @@ def _search_all(
     query: str,
     collections: Sequence[str] | None,
     k: int,
+    allowed: frozenset[str] | None = None,
 ) -> tuple[list[knowledge.SearchHit], str]:
     """Hybrid search over the collections (each searched, merged by score); keyword search
     when the embedder cannot serve them (missing model, collections of another embedder)."""
@@ -154,6 +174,7 @@ def _search_all(
                             k=k,
                             mode=mode,
                             collection=name,
+                            collections=allowed,
                         )
                     )
                 except knowledge.NothingIndexedError:
@@ -194,6 +215,7 @@ async def _standalone(
     if (
         runtime.section.rewrite_with_llm
         and runtime.gateway is not None
+        and ask_in.llm_allowed
         and llm_available(runtime, ask_in.alias)
     ):
         try:
@@ -268,7 +290,8 @@ async def answer_events(
     section = runtime.section
     language = question_language(ask_in.question)
     not_found = not_found_text(language)
-    use_llm = llm_available(runtime, ask_in.alias)
+    use_llm = ask_in.llm_allowed and llm_available(runtime, ask_in.alias)
+    no_llm = NO_LLM if ask_in.llm_allowed else f"the caller may not use the model {ask_in.alias!r}"
 
     history: list[tuple[str, str]] = []
     if ask_in.session_id is not None:
@@ -287,7 +310,14 @@ async def answer_events(
     def retrieve() -> tuple[list[knowledge.SearchHit], str, packing.Packed, bool]:
         # Search, packing and the relevance check are CPU work (embedding, Kiwi): off the loop.
         with sessions() as session:
-            hits, mode = _search_all(runtime, session, search_query, ask_in.collections, ask_in.k)
+            hits, mode = _search_all(
+                runtime,
+                session,
+                search_query,
+                ask_in.collections,
+                ask_in.k,
+                ask_in.allowed_collections,
+            )
         packed = packing.pack(
             hits,
             budget_tokens=packing.budget(
@@ -318,7 +348,7 @@ async def answer_events(
     draft = _Draft()
     if refuse_early:
         draft.refused, draft.answer = True, not_found
-        draft.fallback_reason = None if use_llm else NO_LLM
+        draft.fallback_reason = None if use_llm else no_llm
         if tokens:
             yield AskEvent("token", {"text": not_found})
     elif use_llm and runtime.gateway is not None:
@@ -366,7 +396,7 @@ async def answer_events(
                 draft.answer, draft.cited = answer, cited
     else:
         await asyncio.to_thread(_extractive, search_query, passages, draft, not_found)
-        draft.fallback_reason = NO_LLM
+        draft.fallback_reason = no_llm
         if tokens:
             for word in _words(draft.answer):
                 yield AskEvent("token", {"text": word})
