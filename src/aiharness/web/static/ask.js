@@ -350,15 +350,26 @@
     busy(true);
     var tokens = 0;
     var finished = false;
-    return ensureSession(text).then(function (id) {
-      if (id) { body.session_id = id; }
-    }, function () { /* no session: the question is still answered */ }).then(function () {
-      return fetch("/api/ask", {
-        method: "POST", signal: controller.signal,
-        headers: {"Content-Type": "application/json", Accept: "text/event-stream"},
-        body: JSON.stringify(body),
+    function post(retried) {
+      return ensureSession(text).then(function (id) {
+        if (id) { body.session_id = id; } else { delete body.session_id; }
+      }, function () { delete body.session_id; /* no session: still answered */ }).then(function () {
+        return fetch("/api/ask", {
+          method: "POST", signal: controller.signal,
+          headers: {"Content-Type": "application/json", Accept: "text/event-stream"},
+          body: JSON.stringify(body),
+        });
+      }).then(function (response) {
+        if (response.status !== 404 || retried || !body.session_id) { return response; }
+        // The open conversation was deleted (another tab): continue in a new one.
+        return response.clone().json().then(function (problemBody) {
+          if (!problemBody.error || problemBody.error.code !== "session_not_found") { return response; }
+          sessionId = "";
+          return post(true);
+        }, function () { return response; });
       });
-    }).then(function (response) {
+    }
+    return post(false).then(function (response) {
       if (!response.ok) { return problem(response).then(function (m) { throw new Error(m); }); }
       var type = response.headers.get("content-type") || "";
       if (type.indexOf("text/event-stream") < 0) {
