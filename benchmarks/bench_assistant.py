@@ -341,7 +341,7 @@ def main() -> int:
                     args.k,
                     verbose=args.verbose,
                 )
-            report(platform, data, qids if data else [], gold_answers, qs, args.k)
+            report(platform, data, qids if data else [], gold_answers, qs, args.k, args.verbose)
         finally:
             platform.close()
     return 0
@@ -354,6 +354,7 @@ def report(
     gold_answers: dict[str, str],
     qs: dict[str, Any],
     k: int,
+    verbose: bool = False,
 ) -> None:
     latencies: list[float] = []
     rows: list[tuple[str, str, str]] = []
@@ -415,6 +416,11 @@ def report(
         print(f"  false refusal {q['id']}: {q['question']}")
     for q, a in wrong:
         print(f"  answered {q['id']}: {q['question']} -> {a.answer[:100]}")
+    if verbose:
+        for q, a in zip(answerable, a_asked, strict=True):
+            mark = "ok " if q["source"] in a.cited_files else "NO "
+            print(f"  {mark}{q['id']} {q['question']}\n      expected: {q['answer']}")
+            print(f"      got: {a.answer[:300]}")
 
 
 if __name__ == "__main__":

@@ -439,7 +439,7 @@ def score_candidates(question: str, found: list[Candidate]) -> list[Candidate]:
         c.matched = own | ctx
         match = (sum(idf[t] for t in own) + CONTEXT_WEIGHT * sum(idf[t] for t in ctx)) / total
         if not own:
-            match *= 0.5  # a sentence must hold some of the question itself
+            match *= 0.7  # a sentence should hold some of the question itself
         factor = 1.0 / (1.0 + RANK_DISCOUNT * c.passage_index)
         for kind in kinds:
             if _FACT_PATTERNS[kind].search(c.display):

@@ -28,11 +28,11 @@ from aiharness.knowledge.public import text_script
 
 # Fitted by `bench_assistant.py --calibrate` (see the module docstring); z > 0 answers.
 # Same language: z = W_COVERAGE * coverage + W_UNION * union + W_SIMILARITY * similarity + BIAS.
-W_COVERAGE = 4.01
-W_UNION = 6.45
+W_COVERAGE = 3.69
+W_UNION = 6.62
 W_SIMILARITY = 2.63
 BIAS = -6.66
-W_MISSING_CODE = -0.89
+W_MISSING_CODE = -0.93
 # Across languages (and when a passage has no similarity, coverage alone):
 CROSS_W_SIMILARITY = 6.42
 CROSS_BIAS = -5.10

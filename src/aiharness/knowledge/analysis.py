@@ -294,7 +294,7 @@ def split_sentences_batch(texts: Sequence[str]) -> list[list[TextSentence]]:
     ]
     split = get_kiwi().split_into_sents(bodies, return_tokens=True)
     for (ti, start, _), body, sentences in zip(lines, bodies, split, strict=True):
-        for sentence in sentences:
+        for sentence in _rejoin_numbers(body, list(sentences)):
             tokens = list(sentence.tokens or [])
             # Kiwi leaves some English full stops unsplit ("Check the oil. It must ..."):
             # cut there too, giving each part the tokens that start inside it.
@@ -321,6 +321,35 @@ def split_sentences_batch(texts: Sequence[str]) -> list[list[TextSentence]]:
                     )
                 )
     return out
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+    tokens: list[Any]
+
+
+def _rejoin_numbers(body: str, sentences: list[Any]) -> list[_Span]:
+    """Kiwi sometimes ends a sentence on a number whose unit opens the next one
+    ("... 다시 잰다. 50" + "mm를 넘으면 ..."): such a number goes back with its unit."""
+    spans = [_Span(s.start, s.end, list(s.tokens or [])) for s in sentences]
+    for i in range(len(spans) - 1):
+        current, following = spans[i], spans[i + 1]
+        tail = _TRAILING_NUMBER.search(body[current.start : current.end])
+        if tail is None or not body[following.start : following.end][:1].isalpha():
+            continue
+        cut = current.start + tail.start(1)
+        moved = [t for t in current.tokens if t.start >= cut]
+        current.tokens = [t for t in current.tokens if t.start < cut]
+        current.end = cut
+        following.start = cut
+        following.tokens = moved + following.tokens
+    return [s for s in spans if body[s.start : s.end].strip()]
+
+
+# A sentence that ends with a full stop and then a bare number.
+_TRAILING_NUMBER = re.compile(r"[.!?]\s+([0-9][0-9.,]*)\s*$")
 
 
 # Lines that stand on their own: headings, list items, table rows, key: value records, columns.
