@@ -383,6 +383,8 @@ def _looks_like_title(raw: str, display: str) -> bool:
     """A short line without a sentence's end or a label (``1. Scope``, a document's title)."""
     if len(display) > 60 or ":" in display or "|" in display or raw.lstrip()[:1] in "-*•+":
         return False
+    if _FACT_PATTERNS["quantity"].search(display):
+        return False  # a measurement: a row of a table laid out with spaces, not a title
     return not display.rstrip().endswith(tuple(".!?。;…다요")) or display.isupper()
 
 
