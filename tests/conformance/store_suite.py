@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from aiharness.audit import record as audit_record
 from aiharness.knowledge.models import Collection, Document
 from aiharness.knowledge.stores import (
     ChunkRecord,
@@ -209,6 +210,38 @@ class KnowledgeStoreConformance:
         stats = store.stats(collection_id=cid)
         assert (stats.documents, stats.chunks, stats.vectors) == (1, 1, 1)
         assert self.keyword_entries(engine) == 1
+
+    def test_delete_document_runs_also_in_its_own_transaction(
+        self, store: KnowledgeStore, engine: Engine
+    ) -> None:
+        """``also`` (the audit row of the deletion) commits with the delete, and its failure
+        keeps the document; a document that is already gone does not call it."""
+        cid = self.add_collection(engine)
+        doc = self.add_document(engine, cid, "audited.md")
+        store.replace_document_chunks(document_id=doc, chunks=[record(0, "audited pump")])
+
+        def failing(conn: Connection) -> None:
+            conn.execute(text("SELECT 1"))
+            raise RuntimeError("the audit write failed")
+
+        with pytest.raises(RuntimeError, match="audit write failed"):
+            store.delete_document(document_id=doc, also=failing)
+        assert [h.document_id for h in store.keyword_search(terms=["pump"], k=5, filters=ALL)] == [
+            doc
+        ]
+        calls: list[int] = []
+
+        def audit(conn: Connection) -> None:
+            audit_record(conn, action="test.delete", target=f"document:{doc}")
+            calls.append(doc)
+
+        store.delete_document(document_id=doc, also=audit)
+        store.delete_document(document_id=doc, also=audit)  # already gone: not called again
+        assert calls == [doc]
+        assert store.keyword_search(terms=["pump"], k=5, filters=ALL) == []
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT action, target FROM audit_log")).all()
+        assert [tuple(r) for r in rows] == [("test.delete", f"document:{doc}")]
 
     def test_deleting_the_collection_cascades_to_everything(
         self, store: KnowledgeStore, engine: Engine
