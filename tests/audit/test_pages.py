@@ -110,3 +110,19 @@ def test_reading_the_log_needs_admin_audit(with_viewer: TestClient) -> None:
     assert with_viewer.get("/api/audit", headers=viewer).status_code == 403
     assert with_viewer.get("/admin/audit", headers={**HTML, **viewer}).status_code == 403
     assert with_viewer.get("/api/audit").status_code == 200  # the open local principal
+
+
+def test_changes_made_in_the_ui_are_audited_with_their_request(client: TestClient) -> None:
+    hx = {"hx-request": "true", **HTML}
+    created = client.post("/ui/knowledge/collections", data={"name": "ui-made"}, headers=hx)
+    assert created.status_code in (200, 201, 204, 303), created.text
+    upload = client.post(
+        "/ui/knowledge/ui-made/upload",
+        files=[("files", ("valve.txt", b"Valve check: seals yearly.", "text/plain"))],
+        headers=hx,
+    )
+    assert upload.status_code == 200, upload.text
+    rows = client.get("/api/audit", params={"target": "*"}).json()["items"]
+    assert [r["action"] for r in rows] == ["knowledge.upload", "knowledge.collection.create"]
+    assert rows[0]["request_id"] == upload.headers["x-request-id"]
+    assert rows[1]["request_id"] == created.headers["x-request-id"]
