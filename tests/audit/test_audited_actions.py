@@ -147,3 +147,12 @@ def test_a_gateway_reload_is_audited_and_a_broken_file_is_not(
     (tmp_path / "aiharness.toml").write_text("[gateway]\nbackends = 7\n")
     assert client.post("/api/gateway/reload").status_code == 422
     assert len(entries(client, action="gateway.reload")) == 1
+
+
+def test_a_job_submitted_by_hand_is_audited_and_a_refused_one_is_not(client: TestClient) -> None:
+    submitted = client.post("/api/jobs", json={"type": "noop"})
+    assert submitted.status_code == 201, submitted.text
+    row = only(client, "jobs.submit")
+    assert row["target"] == f"job:{submitted.json()['id']}" and row["details"]["type"] == "noop"
+    assert client.post("/api/jobs", json={"type": "no.such.type"}).status_code == 422
+    assert len(entries(client, action="jobs.submit")) == 1

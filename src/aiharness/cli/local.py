@@ -210,13 +210,11 @@ class LocalBackend:
         from aiharness.jobs.schemas import JobCreate
 
         with self.platform.unit_of_work() as session:
-            job = service.submit_job(
+            return service.submit_by_hand(
                 session=session,
                 queues=self._queues,
                 job_in=JobCreate(type=job_type, params=params, delay_s=delay_s),
             )
-        assert job is not None  # no dedupe key: never None
-        return job
 
     def cancel_job(self, job_id: str) -> JobPublic:
         from aiharness.jobs import service

@@ -38,9 +38,7 @@ def list_jobs(
 def submit_job(
     job_in: JobCreate, session: SessionDep, queues: QueuesDep, _principal: CurrentPrincipal
 ) -> JobPublic:
-    job = service.submit_job(session=session, queues=queues, job_in=job_in)
-    assert job is not None  # only periodic submissions carry a dedupe key
-    return job
+    return service.submit_by_hand(session=session, queues=queues, job_in=job_in)
 
 
 # Job ids may be given as a unique prefix (the CLI and UI show 12 characters).

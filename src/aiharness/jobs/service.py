@@ -176,6 +176,20 @@ def submit_job(
     return to_public(job)
 
 
+def submit_by_hand(*, session: Session, queues: QueueHub, job_in: JobCreate) -> JobPublic:
+    """A job a person submitted (API, CLI): recorded in the audit log with the job."""
+    job = submit_job(
+        session=session,
+        queues=queues,
+        job_in=job_in,
+        also=lambda session, job: record(
+            session, action="jobs.submit", target=f"job:{job.id}", details={"type": job.type}
+        ),
+    )
+    assert job is not None  # no dedupe key: never None
+    return job
+
+
 def submit_jobs(
     *,
     session: Session,
