@@ -219,14 +219,14 @@ def calibrate(
     same = [e for e in examples if not e[0].cross_language and e[0].similarity is not None]
     cross = [e for e in examples if e[0].cross_language and e[0].similarity is not None]
     w_same = fit_logistic(
-        [[f.coverage, f.union, f.similarity, f.missing_code] for f, _, _ in same],
+        [[f.coverage, f.union, f.similarity, f.missing_code, f.length] for f, _, _ in same],
         [y for _, y, _ in same],
         [g for _, _, g in same],
     )
     print(
         f"same language ({len(same)} examples): W_COVERAGE={w_same[0]:.2f} "
         f"W_UNION={w_same[1]:.2f} W_SIMILARITY={w_same[2]:.2f} "
-        f"W_MISSING_CODE={w_same[3]:.2f} BIAS={w_same[4]:.2f}"
+        f"W_MISSING_CODE={w_same[3]:.2f} W_LENGTH={w_same[4]:.2f} BIAS={w_same[5]:.2f}"
     )
     w_cross: list[float] = []
     if len({y for _, y, _ in cross}) == 2:
@@ -248,7 +248,7 @@ def calibrate(
         if f.similarity is None:
             return bool(f.score() > 0)
         z = w_same[0] * f.coverage + w_same[1] * f.union + w_same[2] * f.similarity
-        z += w_same[3] * f.missing_code + w_same[4]
+        z += w_same[3] * f.missing_code + w_same[4] * f.length + w_same[5]
         if f.other_similarity is not None and len(w_cross) == 2:
             z = max(z, w_cross[0] * f.other_similarity + w_cross[1])
         return bool(z > 0)

@@ -1,11 +1,15 @@
 """Whether the retrieved passages can answer the question at all, or the assistant should refuse.
 
-Search always returns its ``k`` best passages, relevant or not. Two signals say whether the best
-of them is about the question:
+Search always returns its ``k`` best passages, relevant or not. These signals say whether the
+best of them is about the question:
 
 - **coverage**: the share of the question's content terms (Kiwi morphemes, stemmed English,
-  part codes; question words left out) that the best passage holds, in its text or heading;
-  a term found in no passage at all is the surest sign the documents do not say;
+  part codes; question words left out) that the best sentence holds, with the headings it sits
+  under; **union**: the share found anywhere in the passages. Terms weigh by their rarity among
+  the passages' sentences: search brings passages about the question's subject, so its name is
+  everywhere and says little, while the attribute asked for must be found;
+- **missing code**: the question names a code (CV-05) that no passage holds;
+- **length**: log2 of the number of question terms (a many-part question is covered less);
 - **similarity**: the vector search's cosine similarity of the question and the best passage,
   the only usable signal when the question and the passages are in different languages (an
   English question over Korean manuals shares only codes with them).
@@ -27,15 +31,17 @@ from aiharness.assistant.passages import Language, Passage, question_language
 from aiharness.knowledge.public import text_script
 
 # Fitted by `bench_assistant.py --calibrate` (see the module docstring); z > 0 answers.
-# Same language: z = W_COVERAGE * coverage + W_UNION * union + W_SIMILARITY * similarity + BIAS.
-W_COVERAGE = 3.69
-W_UNION = 6.62
-W_SIMILARITY = 2.63
-BIAS = -6.66
-W_MISSING_CODE = -0.93
+# Same language: z = W_COVERAGE * coverage + W_UNION * union + W_SIMILARITY * similarity
+# + W_MISSING_CODE * missing_code + W_LENGTH * log2(terms) + BIAS.
+W_COVERAGE = 5.69
+W_UNION = 6.46
+W_SIMILARITY = 1.68
+BIAS = -11.75
+W_MISSING_CODE = -0.53
+W_LENGTH = 1.74
 # Across languages (and when a passage has no similarity, coverage alone):
-CROSS_W_SIMILARITY = 6.42
-CROSS_BIAS = -5.10
+CROSS_W_SIMILARITY = 6.46
+CROSS_BIAS = -5.13
 COVERAGE_ONLY_THRESHOLD = 0.6
 
 _NOT_FOUND: dict[Language, str] = {
@@ -75,10 +81,17 @@ class Relevance:
             + W_UNION * self.union
             + W_SIMILARITY * self.similarity
             + W_MISSING_CODE * self.missing_code
+            + W_LENGTH * self.length
         )
         if self.other_similarity is None:
             return same + BIAS
         return max(same + BIAS, CROSS_W_SIMILARITY * self.other_similarity + CROSS_BIAS)
+
+    @property
+    def length(self) -> float:
+        """log2 of the number of question terms: a long, many-part question is rarely covered
+        by one passage as fully as a short one."""
+        return math.log2(max(1, self.n_terms))
 
     def probability(self) -> float:
         return 1.0 / (1.0 + math.exp(-self.score()))
