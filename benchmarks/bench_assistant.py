@@ -77,7 +77,9 @@ def token_f1(answer: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def build(workdir: Path, autorag: dict[str, str] | None, llm_url: str | None, llm_model: str):
+def build(
+    workdir: Path, autorag: dict[str, str] | None, llm_url: str | None, llm_model: str
+) -> Any:
     """A platform with both collections ingested through the real ingest jobs."""
     if llm_url:
         os.environ["AIHARNESS_GATEWAY__BASE_URL"] = llm_url
@@ -228,6 +230,15 @@ def calibrate(
         f"W_UNION={w_same[1]:.2f} W_SIMILARITY={w_same[2]:.2f} "
         f"W_MISSING_CODE={w_same[3]:.2f} W_LENGTH={w_same[4]:.2f} BIAS={w_same[5]:.2f}"
     )
+    w_kw = fit_logistic(
+        [[f.coverage, f.union, f.missing_code, f.length] for f, _, _ in same],
+        [y for _, y, _ in same],
+        [g for _, _, g in same],
+    )
+    print(
+        f"keyword only: KW_COVERAGE={w_kw[0]:.2f} KW_UNION={w_kw[1]:.2f} "
+        f"KW_MISSING_CODE={w_kw[2]:.2f} KW_LENGTH={w_kw[3]:.2f} KW_BIAS={w_kw[4]:.2f}"
+    )
     w_cross: list[float] = []
     if len({y for _, y, _ in cross}) == 2:
         w_cross = fit_logistic(
@@ -244,7 +255,7 @@ def calibrate(
 
     def fitted(f: Any) -> bool:
         if f.cross_language and f.similarity is not None and len(w_cross) == 2:
-            return w_cross[0] * f.similarity + w_cross[1] > 0
+            return bool(w_cross[0] * f.similarity + w_cross[1] > 0)
         if f.similarity is None:
             return bool(f.score() > 0)
         z = w_same[0] * f.coverage + w_same[1] * f.union + w_same[2] * f.similarity

@@ -39,10 +39,15 @@ W_SIMILARITY = 1.68
 BIAS = -11.75
 W_MISSING_CODE = -0.53
 W_LENGTH = 1.74
-# Across languages (and when a passage has no similarity, coverage alone):
+# Across languages:
 CROSS_W_SIMILARITY = 6.46
 CROSS_BIAS = -5.13
-COVERAGE_ONLY_THRESHOLD = 0.6
+# Passages without a similarity (keyword-only search): the same rule fitted without it.
+KW_COVERAGE = 5.76
+KW_UNION = 6.58
+KW_MISSING_CODE = -0.55
+KW_LENGTH = 1.76
+KW_BIAS = -10.43
 
 _NOT_FOUND: dict[Language, str] = {
     "en": "The documents do not say. No passage in the searched collections answers this "
@@ -75,7 +80,13 @@ class Relevance:
         if self.cross_language and self.similarity is not None:
             return CROSS_W_SIMILARITY * self.similarity + CROSS_BIAS
         if self.similarity is None:
-            return 10.0 * (self.coverage - COVERAGE_ONLY_THRESHOLD)
+            return (
+                KW_COVERAGE * self.coverage
+                + KW_UNION * self.union
+                + KW_MISSING_CODE * self.missing_code
+                + KW_LENGTH * self.length
+                + KW_BIAS
+            )
         same = (
             W_COVERAGE * self.coverage
             + W_UNION * self.union
