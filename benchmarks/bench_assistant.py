@@ -55,6 +55,7 @@ class Asked:
     refused: bool
     cited_files: list[str]
     latency_ms: float
+    generator: str = "extractive"
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -152,6 +153,7 @@ def ask_all(platform: Any, questions: Sequence[str], collection: str, k: int) ->
                 refused=result.meta.refused,
                 cited_files=[s.file_name for s in result.sources],
                 latency_ms=ms,
+                generator=result.meta.generator,
             )
         )
     return out
@@ -368,11 +370,13 @@ def report(
     verbose: bool = False,
 ) -> None:
     latencies: list[float] = []
+    generators: Counter[str] = Counter()
     rows: list[tuple[str, str, str]] = []
     if data is not None:
         names = {f"p{i:05d}.txt": pid for i, pid in enumerate(data.corpus)}
         asked = ask_all(platform, [data.queries[q] for q in qids], "autorag", k)
         latencies += [a.latency_ms for a in asked]
+        generators.update(a.generator for a in asked if not a.refused)
         cites_gold, precision, f1s = [], [], []
         for qid, a in zip(qids, asked, strict=True):
             gold = set(data.qrels[qid])
@@ -394,6 +398,7 @@ def report(
     a_asked = ask_all(platform, [q["question"] for q in answerable], "samples", k)
     u_asked = ask_all(platform, [q["question"] for q in unanswerable], "samples", k)
     latencies += [a.latency_ms for a in a_asked + u_asked]
+    generators.update(a.generator for a in a_asked + u_asked if not a.refused)
     right_source = [q["source"] in a.cited_files for q, a in zip(answerable, a_asked, strict=True)]
     for label, part in (("all", slice(None)), ("held out", slice(c, None))):
         rows += [
@@ -420,7 +425,8 @@ def report(
     print(f"\n{'measure':52} {'value':>8}  target")
     for name, value, target in rows:
         print(f"{name:52} {value:>8}  {target}")
-    print(f"\n({len(qids)} autorag-ko questions, {len(latencies)} asks, k={k})")
+    made = ", ".join(f"{n} {g}" for g, n in sorted(generators.items())) or "none"
+    print(f"\n({len(qids)} autorag-ko questions, {len(latencies)} asks, k={k}; answers: {made})")
     misses = [(q, a) for q, a in zip(answerable, a_asked, strict=True) if a.refused]
     wrong = [(q, a) for q, a in zip(unanswerable, u_asked, strict=True) if not a.refused]
     for q, _ in misses:
