@@ -40,6 +40,7 @@ _QUESTION_TERMS = frozenset(
         "much",
         "long",
         "often",
+        "frequent",
         "mean",
         "step",
         "do",
@@ -103,6 +104,10 @@ _QUESTION_TERMS = frozenset(
         "이유",
         "순서",
         "방법",
+        # How often / roughly: the frequency or amount asked for is the fact, not a topic word.
+        "자주",
+        "대략",
+        "보통",
     }
 )
 

@@ -42,7 +42,19 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The answer (JSON), or with `stream: true` server-sent events: `sources`, "
         "`token` (many), then `done` with the JSON body (or `error`).",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # Before OpenAPI 3.2 (no itemSchema) the schema of an event stream describes one event.
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["event", "data"],
+                    "properties": {
+                        "event": {"type": "string", "enum": ["sources", "token", "done", "error"]},
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                    },
+                }
+            }
+        },
     }
 }
 
