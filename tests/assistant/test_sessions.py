@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aiharness.assistant.followup import content_terms, refers_back, standalone
+from aiharness.principal import Principal
 from tests.assistant.conftest import ScriptedLLM, backend
 from tests.assistant.test_llm import passage_numbers
 
@@ -38,6 +39,53 @@ def test_sessions_crud(make_client: Callable[..., TestClient]) -> None:
     too_long = client.post("/api/chat/sessions", json={"title": "t" * 201})
     assert too_long.status_code == 422
     assert client.get("/api/chat/sessions").json()["total"] == 1
+
+
+class _Caller:
+    """A signed-in caller who may ask and rate answers (not an operator)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def resolve(self, request: Any) -> Principal:
+        allowed = frozenset({"assistant:ask", "assistant:feedback"})
+        return Principal(
+            id=f"user:{self.name}",
+            name=self.name,
+            authenticated=True,
+            via="key",
+            permissions=allowed,
+        )
+
+
+def test_conversations_and_answers_belong_to_their_caller(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client()
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    platform.principal_resolver = _Caller("kim")
+    chat = client.post("/api/chat/sessions", json={"title": "kim's"}).json()
+    asked = client.post(
+        "/api/ask",
+        json={"question": "How often is the belt tension checked?", "session_id": chat["id"]},
+    ).json()
+    answer_id = asked["meta"]["answer_id"]
+    platform.principal_resolver = _Caller("lee")
+    assert client.get("/api/chat/sessions").json() == {"items": [], "total": 0}
+    for method in ("get", "delete"):
+        assert getattr(client, method)(f"/api/chat/sessions/{chat['id']}").status_code == 404
+    renamed = client.patch(f"/api/chat/sessions/{chat['id']}", json={"title": "mine now"})
+    assert renamed.status_code == 404
+    joined = client.post(
+        "/api/ask", json={"question": "and the rollers?", "session_id": chat["id"]}
+    )
+    assert joined.status_code == 404 and joined.json()["error"]["code"] == "session_not_found"
+    rated = client.post(f"/api/ask/{answer_id}/feedback", json={"rating": "down"})
+    assert rated.status_code == 404
+    platform.principal_resolver = _Caller("kim")
+    mine = client.get(f"/api/chat/sessions/{chat['id']}").json()
+    assert mine["title"] == "kim's" and len(mine["messages"]) == 2
+    assert client.post(f"/api/ask/{answer_id}/feedback", json={"rating": "up"}).status_code == 201
 
 
 def test_asking_in_a_session_appends_turns_and_carries_the_subject(

@@ -249,17 +249,37 @@ class _Viewer:
 def test_a_caller_sees_only_what_they_may_use(
     kb_app: FastAPI, kb_client: TestClient, run_jobs: Callable[[], list[str]]
 ) -> None:
-    session_id, body = _asked(kb_client, run_jobs)
+    admins_session, admins = _asked(kb_client, run_jobs)
     assert kb_client.post("/api/collections", json={"name": "secret"}).status_code == 201
-    admin = kb_client.get("/ask", params={"session": session_id}, headers=HTML).text
+    files = [("files", ("secret.txt", "윤활유 교체 비밀 절차".encode(), "text/plain"))]
+    assert kb_client.post("/api/collections/secret/documents", files=files).status_code == 202
+    run_jobs()
+    hits = kb_client.get("/api/rag/search", params={"q": "비밀 절차", "collection": "secret"})
+    secret_chunk = hits.json()[0]["chunk_id"]
+    admin = kb_client.get("/ask", params={"session": admins_session}, headers=HTML).text
     assert '<option value="secret">' in admin and 'data-role="trace"' in admin
     kb_app.state.platform.principal_resolver = _Viewer()
-    page = kb_client.get("/ask", params={"session": session_id}, headers=HTML)
-    assert page.status_code == 200
+    # Another caller's conversation is neither listed nor opened, and its answer not rated.
+    assert (
+        kb_client.get("/ask", params={"session": admins_session}, headers=HTML).status_code == 404
+    )
+    assert kb_client.get(f"/api/chat/sessions/{admins_session}").status_code == 404
+    assert kb_client.get("/api/chat/sessions").json()["total"] == 0
+    assert kb_client.delete(f"/api/chat/sessions/{admins_session}").status_code == 404
+    joined = kb_client.post("/api/ask", json={"question": QUESTION, "session_id": admins_session})
+    assert joined.status_code == 404
+    own = kb_client.post("/api/chat/sessions", json={"title": "mine"}).json()["id"]
+    body = kb_client.post("/api/ask", json={"question": QUESTION, "session_id": own}).json()
+    assert body["sources"] and {s["collection"] for s in body["sources"]} == {"plant"}
+    page = kb_client.get("/ask", params={"session": own}, headers=HTML)
+    assert page.status_code == 200 and admins_session not in page.text
     assert '<option value="plant">' in page.text and '<option value="secret">' not in page.text
     assert 'data-role="trace"' not in page.text and 'data-rating="down"' not in page.text
     assert 'class="cite-chip"' in page.text  # the answer and its sources stay readable
-    trace = kb_client.get(f"/ask/answers/{body['meta']['answer_id']}", headers=HTML)
+    assert kb_client.get(f"/ask/sources/{secret_chunk}").status_code == 404
+    mine = body["sources"][0]["chunk_id"]
+    assert kb_client.get(f"/ask/sources/{mine}", follow_redirects=False).status_code == 303
+    trace = kb_client.get(f"/ask/answers/{admins['meta']['answer_id']}", headers=HTML)
     assert trace.status_code == 403
     card = kb_client.get("/ui/ask/dashboard", headers={"HX-Request": "true"})
     assert 'class="flash down"' in card.text and "/ask/answers/" not in card.text

@@ -24,6 +24,9 @@ from aiharness.assistant.schemas import (
 )
 from aiharness.errors import NotFound
 
+# Operators' permission: every answer's record and trace, and rating any answer.
+ANSWERS_PERMISSION = "assistant:answers"
+
 
 def get_answer(*, session: Session, answer_id: str) -> Answer:
     answer = session.get(Answer, answer_id)
@@ -44,9 +47,17 @@ def _public(row: Feedback) -> FeedbackPublic:
 
 
 def add_feedback(
-    *, session: Session, answer_id: str, feedback_in: FeedbackCreate, owner: str | None
+    *,
+    session: Session,
+    answer_id: str,
+    feedback_in: FeedbackCreate,
+    owner: str | None,
+    any_answer: bool = False,
 ) -> FeedbackPublic:
+    """Feedback on one of the caller's own answers (``any_answer``: operators rate any)."""
     answer = get_answer(session=session, answer_id=answer_id)
+    if not any_answer and answer.owner != owner:
+        raise NotFound(f"answer {answer_id!r} does not exist", code="answer_not_found")
     comment = (feedback_in.comment or "").strip() or None
     corrected = (feedback_in.corrected_answer or "").strip() or None
     row = Feedback(

@@ -132,7 +132,11 @@ def give_feedback(
     principal: CurrentPrincipal,
 ) -> FeedbackPublic:
     return feedback.add_feedback(
-        session=session, answer_id=answer_id, feedback_in=feedback_in, owner=principal.id
+        session=session,
+        answer_id=answer_id,
+        feedback_in=feedback_in,
+        owner=principal.id,
+        any_answer=principal.can(feedback.ANSWERS_PERMISSION),
     )
 
 
@@ -144,6 +148,7 @@ def _legacy_feedback(
         answer_id=feedback_in.answer_id,
         feedback_in=feedback_in,
         owner=principal.id,
+        any_answer=principal.can(feedback.ANSWERS_PERMISSION),
     )
 
 
@@ -233,21 +238,25 @@ def create_session(
 
 @router.get("/api/chat/sessions", summary="Chat sessions, most recently used first")
 def list_sessions(
-    session: SessionDep, _p: CurrentPrincipal, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep, principal: CurrentPrincipal, limit: Limit = 50, offset: Offset = 0
 ) -> SessionPage:
-    return sessions.list_sessions(session=session, limit=limit, offset=offset)
+    return sessions.list_sessions(session=session, owner=principal.id, limit=limit, offset=offset)
 
 
 @router.get("/api/chat/sessions/{session_id}", summary="A chat session with its messages")
-def show_session(session_id: str, session: SessionDep, _p: CurrentPrincipal) -> SessionDetail:
-    return sessions.show_session(session=session, session_id=session_id)
+def show_session(
+    session_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> SessionDetail:
+    return sessions.show_session(session=session, session_id=session_id, owner=principal.id)
 
 
 @router.patch("/api/chat/sessions/{session_id}", summary="Rename a chat session")
 def rename_session(
-    session_id: str, session_in: SessionUpdate, session: SessionDep, _p: CurrentPrincipal
+    session_id: str, session_in: SessionUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> SessionPublic:
-    return sessions.rename_session(session=session, session_id=session_id, title=session_in.title)
+    return sessions.rename_session(
+        session=session, session_id=session_id, title=session_in.title, owner=principal.id
+    )
 
 
 @router.delete(
@@ -255,6 +264,6 @@ def rename_session(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a chat session and its messages (its answers stay)",
 )
-def delete_session(session_id: str, session: SessionDep, _p: CurrentPrincipal) -> Response:
-    sessions.delete_session(session=session, session_id=session_id)
+def delete_session(session_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    sessions.delete_session(session=session, session_id=session_id, owner=principal.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

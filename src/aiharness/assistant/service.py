@@ -116,7 +116,8 @@ def prepare(
         )
         if found is None:
             raise NotFound(f"collection {name!r} does not exist", code="collection_not_found")
-    if session_id is not None and session.get(ChatSession, session_id) is None:
+    chat = session.get(ChatSession, session_id) if session_id is not None else None
+    if session_id is not None and (chat is None or chat.owner != owner):
         raise NotFound(f"chat session {session_id!r} does not exist", code="session_not_found")
     if model is not None and not any_llm(runtime):
         model = None  # nothing to choose from: the extractive answer, as without a model

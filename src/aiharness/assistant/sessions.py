@@ -1,4 +1,8 @@
-"""Chat sessions: create, list, show (with messages), rename, delete."""
+"""Chat sessions: create, list, show (with messages), rename, delete.
+
+A conversation belongs to whoever started it (``owner``, the caller's principal id): another
+caller, whatever their role, neither lists it nor opens it (not found, rather than forbidden,
+so its existence is not told either)."""
 
 from __future__ import annotations
 
@@ -40,9 +44,9 @@ def _public(chat: ChatSession, count: int) -> SessionPublic:
     )
 
 
-def get_session(*, session: Session, session_id: str) -> ChatSession:
+def get_session(*, session: Session, session_id: str, owner: str | None) -> ChatSession:
     chat = session.get(ChatSession, session_id)
-    if chat is None:
+    if chat is None or chat.owner != owner:
         raise NotFound(f"chat session {session_id!r} does not exist", code="session_not_found")
     return chat
 
@@ -61,8 +65,11 @@ def create_session(*, session: Session, title: str | None, owner: str | None) ->
     return _public(chat, 0)
 
 
-def list_sessions(*, session: Session, limit: int = 50, offset: int = 0) -> SessionPage:
-    total = int(session.scalar(select(func.count()).select_from(ChatSession)) or 0)
+def list_sessions(
+    *, session: Session, owner: str | None, limit: int = 50, offset: int = 0
+) -> SessionPage:
+    mine = ChatSession.owner.is_(None) if owner is None else ChatSession.owner == owner
+    total = int(session.scalar(select(func.count()).select_from(ChatSession).where(mine)) or 0)
     counts = (
         select(ChatMessage.session_id, func.count().label("n"))
         .group_by(ChatMessage.session_id)
@@ -71,6 +78,7 @@ def list_sessions(*, session: Session, limit: int = 50, offset: int = 0) -> Sess
     rows = session.execute(
         select(ChatSession, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.session_id == ChatSession.id)
+        .where(mine)
         .order_by(ChatSession.updated_at.desc(), ChatSession.id)
         .limit(limit)
         .offset(offset)
@@ -78,8 +86,8 @@ def list_sessions(*, session: Session, limit: int = 50, offset: int = 0) -> Sess
     return SessionPage(items=[_public(chat, int(n)) for chat, n in rows], total=total)
 
 
-def show_session(*, session: Session, session_id: str) -> SessionDetail:
-    chat = get_session(session=session, session_id=session_id)
+def show_session(*, session: Session, session_id: str, owner: str | None) -> SessionDetail:
+    chat = get_session(session=session, session_id=session_id, owner=owner)
     messages = session.scalars(
         select(ChatMessage).where(ChatMessage.session_id == chat.id).order_by(ChatMessage.id)
     ).all()
@@ -99,17 +107,19 @@ def show_session(*, session: Session, session_id: str) -> SessionDetail:
     )
 
 
-def rename_session(*, session: Session, session_id: str, title: str) -> SessionPublic:
-    chat = get_session(session=session, session_id=session_id)
+def rename_session(
+    *, session: Session, session_id: str, title: str, owner: str | None
+) -> SessionPublic:
+    chat = get_session(session=session, session_id=session_id, owner=owner)
     chat.title = " ".join(title.split())
     chat.updated_at = utcnow()
     session.flush()
     return _public(chat, _count(session, chat.id))
 
 
-def delete_session(*, session: Session, session_id: str) -> None:
+def delete_session(*, session: Session, session_id: str, owner: str | None) -> None:
     """The session and its messages; its answers (and their feedback) stay for the trace."""
-    chat = get_session(session=session, session_id=session_id)
+    chat = get_session(session=session, session_id=session_id, owner=owner)
     session.query(ChatMessage).filter(ChatMessage.session_id == chat.id).delete()
     session.delete(chat)
     session.flush()

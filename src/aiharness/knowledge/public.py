@@ -7,6 +7,9 @@ reranker hook. Hits carry their source (file, page, heading), score and token co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aiharness.knowledge import service
@@ -16,6 +19,7 @@ from aiharness.knowledge.analysis import (
     split_sentences_batch,
     text_script,
 )
+from aiharness.knowledge.models import Chunk, Collection
 from aiharness.knowledge.retrieval import EmbedderMismatchError, NothingIndexedError
 from aiharness.knowledge.runtime import KnowledgeRuntime
 from aiharness.knowledge.schemas import CollectionPublic, SearchHit, SearchMode
@@ -80,18 +84,43 @@ def list_collections(
     return service.list_collections(session=session, allowed=collections)
 
 
+@dataclass(frozen=True)
+class PassageLocation:
+    """Where a passage (chunk) lives: its collection, document and position in the document."""
+
+    collection: str
+    document_id: int
+    index: int
+
+
+def locate_passage(
+    *, session: Session, chunk_id: int, collections: frozenset[str] | None = None
+) -> PassageLocation | None:
+    """Where the passage is, or None when it is gone or outside the caller's ``collections``."""
+    found = session.execute(
+        select(Collection.name, Chunk.document_id, Chunk.index)
+        .join(Collection, Collection.id == Chunk.collection_id)
+        .where(Chunk.id == chunk_id)
+    ).first()
+    if found is None or not service.may_use(found[0], collections):
+        return None
+    return PassageLocation(found[0], found[1], found[2])
+
+
 __all__ = [
     "CollectionExistsError",
     "CollectionPublic",
     "EmbedderMismatchError",
     "KnowledgeRuntime",
     "NothingIndexedError",
+    "PassageLocation",
     "SearchHit",
     "SearchMode",
     "TextSentence",
     "find_collection",
     "keyword_terms",
     "list_collections",
+    "locate_passage",
     "search",
     "split_sentences",
     "text_script",

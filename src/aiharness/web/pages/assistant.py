@@ -13,7 +13,6 @@ from urllib.parse import quote
 from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aiharness.assistant import feedback as answer_records
@@ -21,8 +20,7 @@ from aiharness.assistant import sessions as chat_sessions
 from aiharness.assistant import views
 from aiharness.deps import CurrentPrincipal, RowId, SessionDep
 from aiharness.errors import NotFound
-from aiharness.knowledge.models import Chunk, Collection
-from aiharness.knowledge.public import list_collections
+from aiharness.knowledge.public import list_collections, locate_passage
 from aiharness.principal import Principal
 from aiharness.web.i18n import choose_language
 from aiharness.web.templating import (
@@ -170,7 +168,9 @@ def ask_page(
     current = None
     messages: list[dict[str, Any]] = []
     if session_id:
-        current = chat_sessions.show_session(session=session, session_id=session_id)
+        current = chat_sessions.show_session(
+            session=session, session_id=session_id, owner=principal.id
+        )
         messages = _history(session, current.messages, _chip_label(web, lang))
     return web.render(
         request,
@@ -179,7 +179,7 @@ def ask_page(
             "current": current,
             "current_id": current.id if current else None,
             "messages": messages,
-            "sessions": _sessions(session),
+            "sessions": _sessions(session, principal.id),
             "collections": [
                 c
                 for c in list_collections(session=session)
@@ -230,18 +230,16 @@ def answer_page(
 
 
 @router.get("/ask/sources/{chunk_id}", response_model=None)
-def source_page(chunk_id: RowId, session: SessionDep, _p: CurrentPrincipal) -> RedirectResponse:
+def source_page(
+    chunk_id: RowId, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse:
     """A cited passage in its document's page (the chip's "open the document" link)."""
-    found = session.execute(
-        select(Collection.name, Chunk.document_id, Chunk.index)
-        .join(Collection, Collection.id == Chunk.collection_id)
-        .where(Chunk.id == chunk_id)
-    ).first()
+    found = locate_passage(session=session, chunk_id=chunk_id, collections=principal.collections)
     if found is None:
         raise NotFound(f"passage {chunk_id} does not exist (its document was deleted)")
-    collection, document_id, index = found
     return RedirectResponse(
-        f"/knowledge/{quote(collection, safe='')}/documents/{document_id}#chunk-{index}",
+        f"/knowledge/{quote(found.collection, safe='')}/documents/{found.document_id}"
+        f"#chunk-{found.index}",
         status_code=303,
     )
 
@@ -251,14 +249,14 @@ def sessions_partial(
     request: Request,
     web: WebDep,
     session: SessionDep,
-    _p: CurrentPrincipal,
+    principal: CurrentPrincipal,
     current: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
     """The sidebar's session list (ask.js refreshes it after each answer, rename or delete)."""
     return web.render(
         request,
         "_ask_sessions.html",
-        {"sessions": _sessions(session), "current_id": current},
+        {"sessions": _sessions(session, principal.id), "current_id": current},
     )
 
 
@@ -283,7 +281,6 @@ def _abilities(principal: Principal) -> dict[str, bool]:
     }
 
 
-def _sessions(session: Session) -> list[Any]:
-    # Every session for now; access control (later) narrows the list to the owner's.
-    page = chat_sessions.list_sessions(session=session, limit=SESSIONS_SHOWN)
+def _sessions(session: Session, owner: str) -> list[Any]:
+    page = chat_sessions.list_sessions(session=session, owner=owner, limit=SESSIONS_SHOWN)
     return list(page.items)
