@@ -21,9 +21,7 @@ MODULE_STRING = re.compile(r"^(aiharness(?:\.[a-z_][a-z0-9_]*)+)(?::[A-Za-z_][A-
 # Features the others build on (their services, job context and registry are for everyone;
 # the audit log records every feature's changes).
 LAYERS = frozenset({"jobs", "audit"})
-# Planned features named by rules before they land.
-PLANNED = frozenset({"gateway", "assistant", "pipelines", "auth"})
-FEATURE_NAMES = frozenset(f.name for f in FEATURES) | PLANNED
+FEATURE_NAMES = frozenset(f.name for f in FEATURES)
 # The platform's own modules: they know no feature.
 KERNEL = (
     "aiharness.config",

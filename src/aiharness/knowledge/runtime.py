@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from aiharness.config import Settings
+from aiharness.knowledge.analysis import split_sentences_batch
 from aiharness.knowledge.embedders import Embedder, create_embedder
 from aiharness.knowledge.parsers import ParseLimits
 from aiharness.knowledge.parsers.limits import MB
@@ -155,6 +156,8 @@ class KnowledgeRuntime:
         try:
             self.search_store()
             self.embedder  # noqa: B018 - the property loads the model
+            # Kiwi loads its model on first use (seconds): the first question should not wait.
+            split_sentences_batch(["펌프 점검 절차. Check the pump."])
         finally:
             self.warming = False
 
