@@ -85,3 +85,32 @@ def test_coverage_counts_heading_terms() -> None:
 def test_not_found_text_in_both_languages() -> None:
     assert not_found_text("en").startswith("The documents do not say")
     assert not_found_text("ko").startswith("문서에서 찾을 수 없습니다")
+
+
+HX_KO = "판형 열교환기 HX-201의 전열판은 SUS316 121장이다. 전열판 두께 점검은 분해 정비 때 한다."
+
+
+def test_a_value_asked_for_must_be_stated_near_the_question() -> None:
+    # The passage is about the very thing asked, but states no length: "몇 mm" is not answered.
+    given = [passage(1, HX_KO, 0.9, heading="HX-201 정비")]
+    asked = relevance("HX-201 전열판 두께는 몇 mm인가요?", given)
+    assert asked.value_missing and not answerable("HX-201 전열판 두께는 몇 mm인가요?", given)
+    stated = [passage(1, HX_KO + " 전열판 두께는 0.5 mm이다.", 0.9, heading="HX-201 정비")]
+    assert answerable("HX-201 전열판 두께는 몇 mm인가요?", stated)
+    # The value may be stated in the other language's passage of a mixed collection.
+    assert answerable(
+        "What is the relief valve setting of press HP-3?", [passage(1, PRESS_EN, 0.9)]
+    )
+    english_cost = "What does the HP-3 relief valve cost?"
+    assert relevance(english_cost, [passage(1, PRESS_EN, 0.9)]).value_missing
+
+
+def test_a_question_about_one_machine_is_not_answered_from_another_machines_document() -> None:
+    other = passage(1, "Change the oil filter element OF-118 every 2,000 hours.", 0.85)
+    named = passage(2, "CV-03 belt conveyor: the belt is 800 mm wide.", 0.83)
+    question = "What is the oil change interval for the CV-03 gearbox?"
+    signals = relevance(question, [other, named])
+    assert signals.missing_code == 0.0  # CV-03 is named, but not where the oil change is
+    assert not answerable(question, [other, named])
+    right = passage(3, "CV-03 gearbox: change the oil every 5,000 hours.", 0.88)
+    assert answerable(question, [other, named, right])

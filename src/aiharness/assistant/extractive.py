@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from aiharness.assistant.dimensions import asked_dimensions, states
 from aiharness.assistant.passages import Passage
 from aiharness.knowledge.public import TextSentence, split_sentences
 
@@ -440,6 +441,7 @@ def score_candidates(question: str, found: list[Candidate]) -> list[Candidate]:
     idf = {t: math.log(1.0 + (n + 1) / (df[t] + 0.5)) * _term_weight(t) for t in terms}
     total = sum(idf.values())
     kinds = answer_kinds(question)
+    dimensions = asked_dimensions(question)
     for c in found:
         own = {t for t in terms if t in c.terms}
         ctx = {t for t in terms if t in c.context and t not in own}
@@ -453,6 +455,8 @@ def score_candidates(question: str, found: list[Candidate]) -> list[Candidate]:
                 factor *= FACT_BONUS
             elif kind in ("quantity", "date"):
                 factor *= FACT_MISSING
+        for wanted in dimensions:  # "몇 A": a current, not any number
+            factor *= FACT_BONUS if states(c.display, wanted) else FACT_MISSING
         if len(c.display) > LONG_SENTENCE_CHARS:
             factor *= 0.9
         c.score = match * factor

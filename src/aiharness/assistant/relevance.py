@@ -8,8 +8,13 @@ best of them is about the question:
   under; **union**: the share found anywhere in the passages. Terms weigh by their rarity among
   the passages' sentences: search brings passages about the question's subject, so its name is
   everywhere and says little, while the attribute asked for must be found;
-- **missing code**: the question names a code (CV-05) that no passage holds;
+- **missing code**: the question names a code (CV-05) that no passage holds; and when some do,
+  coverage counts only sentences of documents naming every code that is found;
 - **length**: log2 of the number of question terms (a many-part question is covered less);
+- **value missing**: the question asks for a dimension (a time, a length, a current, a price:
+  "몇 mm", "how long", "비용") and none of the sentences that cover it well states one. This one
+  is not fitted: it takes ``VALUE_MISSING_PENALTY`` off z, a rule checked on the benchmark's
+  splits rather than learned (the calibration sets hold too few such questions to fit it);
 - **similarity**: the vector search's cosine similarity of the question and the best passage,
   the only usable signal when the question and the passages are in different languages (an
   English question over Korean manuals shares only codes with them).
@@ -26,6 +31,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aiharness.assistant.dimensions import asked_dimensions, states
 from aiharness.assistant.extractive import candidates, question_terms, surface_terms, written_in
 from aiharness.assistant.passages import Language, Passage, question_language
 from aiharness.knowledge.public import text_script
@@ -48,6 +54,10 @@ KW_UNION = 6.58
 KW_MISSING_CODE = -0.55
 KW_LENGTH = 1.76
 KW_BIAS = -10.43
+# Taken off z when the value asked for is stated nowhere near the question's words (see above).
+VALUE_MISSING_PENALTY = 3.0
+# Sentences covering at least this share of the best one's coverage may hold the value asked.
+VALUE_SEARCH_SHARE = 0.5
 
 _NOT_FOUND: dict[Language, str] = {
     "en": "The documents do not say. No passage in the searched collections answers this "
@@ -72,13 +82,22 @@ class Relevance:
     # 1 when the question names a part or equipment code (CV-05, R-134a) that no passage holds:
     # codes are names, and a question about something the documents never name is not answered.
     missing_code: float = 0.0
+    # The question asks for a time, length, current... that no well-covering sentence states;
+    # and that no sentence of the passages in the other script states (judged by similarity).
+    value_missing: bool = False
+    value_missing_other: bool = False
 
     def score(self) -> float:
         """The logistic rule's z (> 0: answerable)."""
         if self.n_terms == 0 and self.similarity is None:
             return -1.0
         if self.cross_language and self.similarity is not None:
-            return CROSS_W_SIMILARITY * self.similarity + CROSS_BIAS
+            return CROSS_W_SIMILARITY * self.similarity + CROSS_BIAS - self._other_penalty
+        return self._same_language(VALUE_MISSING_PENALTY if self.value_missing else 0.0)
+
+    def _same_language(self, penalty: float) -> float:
+        """z of the same-language rule less ``penalty`` (the value asked for is not stated);
+        a collection's passages in the other language are judged by similarity alone."""
         if self.similarity is None:
             return (
                 KW_COVERAGE * self.coverage
@@ -86,6 +105,7 @@ class Relevance:
                 + KW_MISSING_CODE * self.missing_code
                 + KW_LENGTH * self.length
                 + KW_BIAS
+                - penalty
             )
         same = (
             W_COVERAGE * self.coverage
@@ -95,8 +115,13 @@ class Relevance:
             + W_LENGTH * self.length
         )
         if self.other_similarity is None:
-            return same + BIAS
-        return max(same + BIAS, CROSS_W_SIMILARITY * self.other_similarity + CROSS_BIAS)
+            return same + BIAS - penalty
+        other = CROSS_W_SIMILARITY * self.other_similarity + CROSS_BIAS - self._other_penalty
+        return max(same + BIAS - penalty, other)
+
+    @property
+    def _other_penalty(self) -> float:
+        return VALUE_MISSING_PENALTY if self.value_missing_other else 0.0
 
     @property
     def length(self) -> float:
@@ -135,7 +160,8 @@ def relevance(question: str, passages: Sequence[Passage]) -> Relevance:
     if not passages or total == 0:
         return Relevance(0.0, 0.0, similarity, cross, len(all_terms), other)
     found_in: list[set[str]] = []
-    for c in candidates(passages):
+    sentences = candidates(passages)
+    for c in sentences:
         held = c.terms | c.context
         label = f"{c.passage.heading or ''} {c.display}"
         found_in.append({t for t in all_terms if t in held or written_in(t, label)})
@@ -149,11 +175,43 @@ def relevance(question: str, passages: Sequence[Passage]) -> Relevance:
     }
     total = sum(weights.values()) or 1.0
     anywhere = set().union(*found_in) if found_in else set()
-    best = max((sum(weights[t] for t in f) / total for f in found_in), default=0.0)
+    covered = [sum(weights[t] for t in f) / total for f in found_in]
     union = sum(weights[t] for t in anywhere) / total
     codes = [t for t in terms if t.isascii() and any(ch.isdigit() for ch in t) and len(t) >= 3]
     missing = float(any(code not in anywhere for code in codes))
-    return Relevance(best, union, similarity, cross, len(all_terms), other, missing)
+    # A question about CV-03 is answered from a document that names CV-03, not from the AC-2
+    # manual next to it: sentences of documents that do not name the codes others name drop out.
+    named = {code for code in codes if code in anywhere}
+    if named:
+        holds: dict[int, set[str]] = {}
+        for c, f in zip(sentences, found_in, strict=True):
+            holds.setdefault(c.passage.document_id, set()).update(f & named)
+        covered = [
+            share if holds[c.passage.document_id] >= named else 0.0
+            for c, share in zip(sentences, covered, strict=True)
+        ]
+    best = max(covered, default=0.0)
+    near = [
+        c.display
+        for c, share in zip(sentences, covered, strict=True)
+        if best > 0 and share >= VALUE_SEARCH_SHARE * best
+    ]
+    # Across languages coverage says nothing: any sentence of the other script may hold it.
+    elsewhere = [c.display for c in sentences if text_script(c.passage.text) not in (None, wanted)]
+    dimensions = asked_dimensions(question)
+    value_missing = any(not any(states(t, d) for t in near) for d in dimensions)
+    value_missing_other = any(not any(states(t, d) for t in elsewhere) for d in dimensions)
+    return Relevance(
+        best,
+        union,
+        similarity,
+        cross,
+        len(all_terms),
+        other,
+        missing,
+        value_missing,
+        value_missing_other,
+    )
 
 
 def answerable(question: str, passages: Sequence[Passage]) -> bool:
