@@ -41,8 +41,10 @@ FEATURE = Feature(
     permissions={
         "assistant:ask": "Ask questions and keep chat sessions (answers cite only the "
         "caller's collections).",
-        "assistant:feedback": "Rate answers and send corrections.",
-        "assistant:answers": "Read every answer record with its trace (operators).",
+        "assistant:feedback": "Rate one's own answers and send corrections (with "
+        "assistant:answers, any answer).",
+        "assistant:answers": "Read every answer record with its trace, and all feedback "
+        "(operators).",
     },
     read_permission="assistant:ask",
     write_permission="assistant:ask",
