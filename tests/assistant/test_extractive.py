@@ -152,3 +152,12 @@ def test_sentences_split_korean_and_english_with_terms() -> None:
     ]
     assert "베어링" in found[0].terms
     assert "oil" in found[2].terms
+
+
+def test_verbs_of_the_question_are_not_terms_a_passage_must_hold() -> None:
+    from aiharness.assistant.extractive import question_terms, surface_terms
+
+    question = "HX-201 세척 시 염산을 쓰면 안 되는 이유는?"
+    assert surface_terms(question, question_terms(question)) == []  # not 쓰면, 되는
+    # A noun Kiwi reads differently in a question still counts as written.
+    assert "밀폐공간" not in surface_terms("밀폐공간 출입", ["밀폐", "공간"])

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from aiharness.assistant.dimensions import asked_dimensions, states
 from aiharness.assistant.passages import Passage
-from aiharness.knowledge.public import TextSentence, split_sentences
+from aiharness.knowledge.public import TextSentence, predicate_words, split_sentences
 
 # Question words and asking verbs: they say what kind of fact is wanted (see ``answer_kinds``),
 # not what it is about, so they never count as evidence. English entries are analyzer stems.
@@ -262,7 +262,11 @@ def surface_terms(question: str, terms: Sequence[str]) -> list[str]:
     by their written form: Kiwi reads some words differently in a question and in a passage."""
     known = set(terms)
     out: dict[str, None] = {}
+    # Verbs and adjectives with their endings (쓰면, 되는) are how the question is put.
+    predicates = {w for p in predicate_words(question) for w in _HANGUL_WORD.findall(p)}
     for word in _HANGUL_WORD.findall(question):
+        if word in predicates:
+            continue
         for particle in _PARTICLES:
             if word.endswith(particle) and len(word) - len(particle) >= 2:
                 word = word[: -len(particle)]

@@ -19,6 +19,7 @@ from aiharness.knowledge.analysis import (
     split_sentences_batch,
     text_script,
 )
+from aiharness.knowledge.kiwi import get_kiwi
 from aiharness.knowledge.models import Chunk, Collection
 from aiharness.knowledge.retrieval import EmbedderMismatchError, NothingIndexedError
 from aiharness.knowledge.runtime import KnowledgeRuntime
@@ -59,6 +60,20 @@ def keyword_terms(text: str) -> list[str]:
     """The keyword terms search makes of ``text`` (Kiwi: Korean content morphemes, stemmed
     English words, whole part codes), in order, duplicates kept."""
     return get_analyzer("kiwi").terms(text)
+
+
+def predicate_words(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text`` that Kiwi reads as a verb or an adjective with
+    its endings (쓰면, 되는, 있나요): they say what is done, not what it is done to."""
+    words: set[str] = set()
+    for token in get_kiwi().tokenize(text):
+        if token.tag in ("VV", "VA", "VX"):
+            start = text.rfind(" ", 0, token.start) + 1
+            end = text.find(" ", token.start)
+            word = text[start : end if end >= 0 else len(text)]
+            if start == token.start:  # the word begins with the stem (not 정비하려면)
+                words.add(word)
+    return frozenset(words)
 
 
 def split_sentences(texts: list[str]) -> list[list[TextSentence]]:
@@ -121,6 +136,7 @@ __all__ = [
     "keyword_terms",
     "list_collections",
     "locate_passage",
+    "predicate_words",
     "search",
     "split_sentences",
     "text_script",
