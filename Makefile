@@ -11,7 +11,7 @@ install: .venv/.installed
 
 .venv/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --inexact
 	@touch $@
 
 run: install
@@ -21,7 +21,13 @@ run: install
 browser:
 	@bash scripts/ensure-browser.sh
 
+# The tests also cover the optional extras (an embedded llama.cpp model, MLflow tracking).
+# llama-cpp-python ships source only: a portable AVX2 build (a native build with AVX-512 paths
+# crashed in decode on this kind of CPU); uv caches the built wheel, so it compiles once.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
+
 test: install browser
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(UV) sync --frozen --inexact --all-extras --group local-llm-test
 	$(UV) run --frozen pytest
 
 check: install
