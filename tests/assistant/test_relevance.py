@@ -114,3 +114,9 @@ def test_a_question_about_one_machine_is_not_answered_from_another_machines_docu
     assert not answerable(question, [other, named])
     right = passage(3, "CV-03 gearbox: change the oil every 5,000 hours.", 0.88)
     assert answerable(question, [other, named, right])
+
+
+def test_a_question_naming_two_machines_may_be_answered_from_either_document() -> None:
+    first = passage(1, "P-101 bearing: regrease every 2,000 hours with 18 g.", 0.88)
+    second = passage(2, "P-102 bearing: regrease every 4,000 hours with 12 g.", 0.87)
+    assert answerable("How often are the P-101 and P-102 bearings regreased?", [first, second])

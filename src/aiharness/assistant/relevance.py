@@ -9,7 +9,7 @@ best of them is about the question:
   the passages' sentences: search brings passages about the question's subject, so its name is
   everywhere and says little, while the attribute asked for must be found;
 - **missing code**: the question names a code (CV-05) that no passage holds; and when some do,
-  coverage counts only sentences of documents naming every code that is found;
+  coverage counts only sentences of documents naming one of the codes that are found;
 - **length**: log2 of the number of question terms (a many-part question is covered less);
 - **value missing**: the question asks for a dimension (a time, a length, a current, a price:
   "몇 mm", "how long", "비용") and none of the sentences that cover it well states one. This one
@@ -180,14 +180,14 @@ def relevance(question: str, passages: Sequence[Passage]) -> Relevance:
     codes = [t for t in terms if t.isascii() and any(ch.isdigit() for ch in t) and len(t) >= 3]
     missing = float(any(code not in anywhere for code in codes))
     # A question about CV-03 is answered from a document that names CV-03, not from the AC-2
-    # manual next to it: sentences of documents that do not name the codes others name drop out.
+    # manual next to it: sentences of documents naming none of the codes found drop out.
     named = {code for code in codes if code in anywhere}
     if named:
         holds: dict[int, set[str]] = {}
         for c, f in zip(sentences, found_in, strict=True):
             holds.setdefault(c.passage.document_id, set()).update(f & named)
         covered = [
-            share if holds[c.passage.document_id] >= named else 0.0
+            share if holds[c.passage.document_id] else 0.0
             for c, share in zip(sentences, covered, strict=True)
         ]
     best = max(covered, default=0.0)
@@ -197,7 +197,8 @@ def relevance(question: str, passages: Sequence[Passage]) -> Relevance:
         if best > 0 and share >= VALUE_SEARCH_SHARE * best
     ]
     # Across languages coverage says nothing: any sentence of the other script may hold it.
-    elsewhere = [c.display for c in sentences if text_script(c.passage.text) not in (None, wanted)]
+    scripts = [text_script(p.text) for p in passages]
+    elsewhere = [c.display for c in sentences if scripts[c.passage_index] not in (None, wanted)]
     dimensions = asked_dimensions(question)
     value_missing = any(not any(states(t, d) for t in near) for d in dimensions)
     value_missing_other = any(not any(states(t, d) for t in elsewhere) for d in dimensions)
