@@ -19,6 +19,7 @@ pytestmark = pytest.mark.unit
         ("냉각탑 충전재 교체 비용은 얼마인가요?", {"money"}),
         ("How long must the space be ventilated?", {"time", "length"}),
         ("What is the relief valve pressure?", {"pressure"}),
+        ("What is the torque for the P-101 impeller nut?", {"torque"}),
     ],
 )
 def test_the_dimension_asked_for(question: str, wanted: set[str]) -> None:
@@ -40,3 +41,5 @@ def test_a_sentence_states_a_value_with_its_unit() -> None:
     for money in ("교체 비용은 5천만원이다", "1억 원", "$1,200 per unit", "USD 300"):
         assert states(money, frozenset({"money"})), money
     assert not states("The pump runs at 1,780 rpm.", frozenset({"money"}))
+    assert states("임펠러 너트 | M24 왼나사 | 95 N·m", frozenset({"torque"}))
+    assert not states("a 5 nm film", frozenset({"torque"}))

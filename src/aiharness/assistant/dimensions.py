@@ -22,10 +22,11 @@ _UNITS: dict[str, str] = {
     "voltage": r"(V|kV|mV|volts?)",
     "power": r"(kW|MW|W|HP|hp)",
     "frequency": r"(Hz|kHz|rpm|CPM)",
+    "torque": r"(N\s?·?\s?m|kgf\s?·?\s?m|lbf\s?·?\s?ft|ft\s?·?\s?lbs?)",
     "money": r"([십백천만억조]*\s?원|달러|USD|KRW|EUR|€|\$|won)",
 }
-# Unit symbols whose case matters (2 A is a current, "2 a day" is not).
-_CASED = frozenset({"current", "voltage", "power"})
+# Unit symbols whose case matters (2 A is a current, "2 a day" is not; 5 N·m, not 5 nm).
+_CASED = frozenset({"current", "voltage", "power", "torque"})
 _STATED = {
     name: re.compile(_NUMBER + units + r"(?![A-Za-z])", 0 if name in _CASED else re.IGNORECASE)
     for name, units in _UNITS.items()
@@ -59,6 +60,7 @@ _ASKED: list[tuple[re.Pattern[str], frozenset[str]]] = [
     ),
     (re.compile(r"\btemperature\b|온도|몇 ?도", re.I), frozenset({"temperature"})),
     (re.compile(r"\bpressure\b|압력", re.I), frozenset({"pressure"})),
+    (re.compile(r"\btorque\b|토크|체결력", re.I), frozenset({"torque"})),
     (re.compile(r"\b(current|amperage)\b|전류|몇 ?A(?![A-Za-z])"), frozenset({"current"})),
     (re.compile(r"\bvoltage\b|전압|몇 ?V(?![A-Za-z])"), frozenset({"voltage"})),
     (re.compile(r"\b(cost|price)\b|비용|가격|금액|단가|요금", re.I), frozenset({"money"})),
