@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from aiharness.platform import BackgroundService, Platform
 
 
+# Route markers a feature may use besides real permissions (``route_permissions`` and the app
+# factory): anyone (the short public list), or any signed-in caller. Here, not in
+# ``aiharness.principal``, so that describing a feature imports no web framework.
+PUBLIC = "@public"
+AUTHENTICATED = "@authenticated"
+
+
 @dataclass(frozen=True)
 class Feature:
     """One feature's description; every part is optional."""

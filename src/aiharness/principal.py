@@ -20,11 +20,11 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 
 from aiharness.errors import Forbidden, Unauthenticated
+from aiharness.feature import AUTHENTICATED as AUTHENTICATED
+from aiharness.feature import PUBLIC as PUBLIC
 from aiharness.throttle import RATE_LIMITED_DOC, throttle
 
-# Route markers besides real permissions: anyone (the short public list), or any signed-in caller.
-PUBLIC = "@public"
-AUTHENTICATED = "@authenticated"
+# PUBLIC, AUTHENTICATED: route markers besides real permissions (defined with the Feature).
 # A mounted route whose feature declared nothing for it: only a principal with every
 # permission passes, and the deny-by-default test names it.
 UNDECLARED = "@undeclared"

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aiharness.feature import Feature
-from aiharness.principal import AUTHENTICATED, PUBLIC
+from aiharness.feature import AUTHENTICATED, PUBLIC, Feature
 
 if TYPE_CHECKING:
     from aiharness.access.runtime import AccessRuntime

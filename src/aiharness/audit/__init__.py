@@ -4,6 +4,19 @@ none of them."""
 
 from __future__ import annotations
 
-from aiharness.audit.service import AuditResult, record, record_now
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiharness.audit.service import AuditResult, record, record_now
 
 __all__ = ["AuditResult", "record", "record_now"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the feature description (aiharness.audit.feature) is imported by
+    # every CLI command, and the service brings SQLAlchemy with it.
+    if name in __all__:
+        from aiharness.audit import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

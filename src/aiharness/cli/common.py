@@ -45,10 +45,7 @@ def settings_or_exit(**overrides: object) -> Settings:
 @contextmanager
 def errors_as_lines() -> Iterator[None]:
     """Domain errors, bad settings, an unreachable platform or database: one line, exit != 0."""
-    from sqlalchemy.exc import OperationalError
-
     from aiharness.cli.client import ClientError
-    from aiharness.config import ConfigError
     from aiharness.errors import DomainError
 
     try:
@@ -57,11 +54,19 @@ def errors_as_lines() -> Iterator[None]:
         fail(exc.message)
     except ClientError as exc:
         fail(exc.message, code=exc.exit_code)
-    except ConfigError as exc:
-        fail(str(exc), code=2)
-    except OperationalError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        fail(f"cannot use the database: {reason} (run `aiharness db upgrade`?)", code=2)
+    except Exception as exc:
+        # Imported only here: SQLAlchemy and the settings module take a third of a second, and a
+        # `--url` command never needs them.
+        from sqlalchemy.exc import OperationalError
+
+        from aiharness.config import ConfigError
+
+        if isinstance(exc, ConfigError):
+            fail(str(exc), code=2)
+        if isinstance(exc, OperationalError):
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            fail(f"cannot use the database: {reason} (run `aiharness db upgrade`?)", code=2)
+        raise
 
 
 DEFAULT_PORT = 8000

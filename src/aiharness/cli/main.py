@@ -67,9 +67,13 @@ register_feature_commands(app)
 
 
 def run() -> None:
-    from aiharness.config import ConfigError
-
     try:
         app()
-    except ConfigError as exc:  # a safety net: commands normally turn these into fail() themselves
-        fail(str(exc), code=2)
+    except Exception as exc:
+        # A safety net: commands normally turn these into fail() themselves. The settings module
+        # (pydantic-settings, a quarter second) is imported only when something went wrong.
+        from aiharness.config import ConfigError
+
+        if isinstance(exc, ConfigError):
+            fail(str(exc), code=2)
+        raise
