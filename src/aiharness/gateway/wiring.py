@@ -29,7 +29,7 @@ def _embedder_of(platform: Platform) -> Any:
         knowledge = platform.get(KnowledgeRuntime)
     except MissingRuntimeError:
         return None
-    return lambda: knowledge.embedder
+    return lambda: knowledge.model_embedder
 
 
 def install_gateway(platform: Platform) -> GatewayRuntime:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
@@ -23,11 +24,14 @@ from aiharness.errors import Conflict, Invalid, Unavailable
 from aiharness.knowledge import service
 from aiharness.knowledge.analysis import get_analyzer, text_script
 from aiharness.knowledge.embedders import Embedder, EmbedderError
+from aiharness.knowledge.embedders.bridge import has_bridge, query_vector
 from aiharness.knowledge.fusion import (
+    CROSS_LANGUAGE_BRIDGE_WEIGHT,
     DEFAULT_CANDIDATES,
     LANGUAGE_SAMPLE,
     cross_language_weights,
     fuse,
+    is_cross_language,
     query_length_weights,
 )
 from aiharness.knowledge.models import Chunk, Collection
@@ -212,6 +216,7 @@ def search(
     )
     keyword_job: Future[list[ScoredChunk]] | None = None
     rankings: dict[str, list[ScoredChunk]] = {}
+    similarities: dict[int, float] = {}
     try:
         if mode == "hybrid" and concurrent:
             # Each store call checks out its own pooled connection, so the thread shares none.
@@ -228,13 +233,12 @@ def search(
                     f"the embedding model is unavailable: {exc}", code="embedder_unavailable"
                 ) from None
             ids = _vector_collections(collections, model, collection)
-            vector = model.embed_queries([text])[0]
-            vector_hits = store.vector_search(
-                vector=vector,
-                k=candidates,
-                filters=SearchFilters(
-                    collection_ids=ids, document_ids=document_ids, metadata=metadata
-                ),
+            vector_hits, similarities = _vector_side(
+                store,
+                model,
+                text,
+                candidates,
+                SearchFilters(collection_ids=ids, document_ids=document_ids, metadata=metadata),
             )
             if keyword_job is not None:
                 # Keyword first: fusion breaks ties in mode order, as the sequential path does.
@@ -273,6 +277,8 @@ def search(
     # scores rank within one search only, the vector similarity also says how close a hit is
     # in absolute terms (the assistant's "is anything relevant?" check relies on it).
     sides = {side: {h.chunk_id: h.score for h in hits} for side, hits in rankings.items() if hits}
+    if "vector" in sides:
+        sides["vector"] = similarities
     results = [
         SearchHit(
             chunk_id=c.chunk_id,
@@ -304,6 +310,41 @@ def _with_side_scores(
         if chunk_id in found:
             out[f"{side}_score"] = round(found[chunk_id], 6)
     return out
+
+
+def _vector_side(
+    store: KnowledgeStore, model: Embedder, text: str, k: int, filters: SearchFilters
+) -> tuple[list[ScoredChunk], dict[int, float]]:
+    """The vector side's ranking and each hit's cosine similarity under the main model.
+
+    With a cross-language bridge (``embedders.bridge``) the main model ranks first; when its
+    best passage is in another script than the question, the bridge is weighed in and ranks
+    again. The similarities stay the main model's (the assistant's relevance rule is calibrated
+    on them); a passage that only the second ranking found gets the first ranking's lowest
+    similarity, which it did not reach.
+    """
+    vector, scale = query_vector(model, text)
+    hits = _scaled(store.vector_search(vector=vector, k=k, filters=filters), scale)
+    similarities = {h.chunk_id: h.score for h in hits}
+    if not hits or not has_bridge(model) or not _across_languages(store, text, hits):
+        return hits, similarities
+    vector, scale = query_vector(model, text, CROSS_LANGUAGE_BRIDGE_WEIGHT)
+    bridged = _scaled(store.vector_search(vector=vector, k=k, filters=filters), scale)
+    floor = min(similarities.values())
+    return bridged, {h.chunk_id: similarities.get(h.chunk_id, floor) for h in bridged}
+
+
+def _scaled(hits: Sequence[ScoredChunk], scale: float) -> list[ScoredChunk]:
+    if scale == 1.0:
+        return list(hits)
+    return [replace(h, score=h.score * scale) for h in hits]
+
+
+def _across_languages(store: KnowledgeStore, query: str, hits: Sequence[ScoredChunk]) -> bool:
+    """Whether most of the top hits are in another script than the query."""
+    sample = [h.chunk_id for h in hits[:LANGUAGE_SAMPLE]]
+    scripts = [text_script(c.text) for c in store.get_chunks(sample)]
+    return is_cross_language(text_script(query), scripts)
 
 
 def _language_weights(

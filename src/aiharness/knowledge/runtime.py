@@ -74,6 +74,14 @@ class KnowledgeRuntime:
                 self.embedder_error = None
             return embedder
 
+    @property
+    def model_embedder(self) -> Embedder:
+        """The embedding model itself, without the cross-language bridge that search appends
+        (what the embeddings API serves: plain vectors of a known model)."""
+        from aiharness.knowledge.embedders.bridge import main_embedder
+
+        return main_embedder(self.embedder)
+
     def identity(self) -> tuple[str, int]:
         """(model name, dimension) that new collections record; a local model is not loaded."""
         with self._lock:

