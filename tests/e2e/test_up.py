@@ -19,15 +19,19 @@ def test_up_serves_everything_and_stops_cleanly_on_ctrl_c(
     running_platform: RunningPlatform,
 ) -> None:
     base = running_platform.base_url
-    assert httpx.get(f"{base}/health").json() == {"status": "ok"}
-    ready = httpx.get(f"{base}/ready")
+    # Generous timeouts: this checks what is served, and the models load in the background
+    # while it runs (on a busy 2-core CI machine one request once took over httpx's 5 s).
+    client = httpx.Client(timeout=30)
+    assert client.get(f"{base}/health").json() == {"status": "ok"}
+    ready = client.get(f"{base}/ready")
     assert ready.status_code == 200, ready.text
-    assert "aiharness_http_requests_total" in httpx.get(f"{base}/metrics").text
-    assert "swagger" in httpx.get(f"{base}/docs").text.lower()
-    dashboard = httpx.get(f"{base}/", headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    assert "aiharness_http_requests_total" in client.get(f"{base}/metrics").text
+    assert "swagger" in client.get(f"{base}/docs").text.lower()
+    dashboard = client.get(f"{base}/", headers={"Accept-Language": "ko-KR,ko;q=0.9"})
     assert dashboard.status_code == 200
     assert "대시보드" in dashboard.text
-    response = httpx.get(f"{base}/api/events", headers={"X-Request-ID": "e2e-1"})
+    response = client.get(f"{base}/api/events", headers={"X-Request-ID": "e2e-1"})
+    client.close()
     assert response.headers["x-request-id"] == "e2e-1"
 
     assert running_platform.stop() == 0
