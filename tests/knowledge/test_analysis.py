@@ -114,6 +114,20 @@ def test_terms_never_contain_whitespace(kiwi: KeywordAnalyzer) -> None:
         assert not any(any(c.isspace() for c in t) or not t for t in terms)
 
 
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [("자연어 처리 모델", {"자연어", "처리"}), ("홀 푸드 마켓에서", {"홀", "푸드", "마켓"})],
+)
+def test_multi_word_names_give_their_parts(
+    kiwi: KeywordAnalyzer, text: str, parts: set[str]
+) -> None:
+    # Kiwi's multi-word dictionary would make "자연어 처리" one term with a space inside, which
+    # breaks the space-joined storage and misses a query naming one part.
+    terms = kiwi.terms(text)
+    assert parts <= set(terms)
+    assert not any(" " in t for t in terms)
+
+
 def test_text_script_tells_korean_from_english_text() -> None:
     from aiharness.knowledge.analysis import text_script
 
