@@ -4,6 +4,9 @@ PYTHON ?= python3
 # Prefer a uv on PATH; otherwise bootstrap it into the current Python with pip.
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON_DOWNLOADS ?= never
+# Installs ship bytecode, as pip's do: uv leaves it to the first import, and where
+# PYTHONDONTWRITEBYTECODE is set (containers, CI) every command would compile its imports again.
+SYNC := $(UV) sync --frozen --inexact --compile-bytecode
 
 .PHONY: install run test check format docs browser bench clean
 
@@ -11,7 +14,8 @@ install: .venv/.installed
 
 .venv/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen --inexact
+	$(SYNC)
+	@$(UV) run --frozen python -m compileall -q src >/dev/null
 	@touch $@
 
 run: install
@@ -24,7 +28,8 @@ browser:
 # The tests also cover the optional extras (an embedded llama.cpp model, MLflow tracking);
 # llama-cpp-python compiles once (its build flags are in pyproject.toml), then comes from uv's cache.
 test: install browser
-	$(UV) sync --frozen --inexact --all-extras --group local-llm-test
+	$(SYNC) --all-extras --group local-llm-test
+	@$(UV) run --frozen python -m compileall -q src >/dev/null
 	$(UV) run --frozen pytest
 
 check: install

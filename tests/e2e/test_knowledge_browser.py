@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture
 def platform_without_demo(tmp_path: Path) -> Iterator[RunningPlatform]:
-    platform = start_platform(tmp_path / "data", extra_env={"AIHARNESS_DEMO_INGEST": "off"})
+    platform = start_platform(
+        tmp_path / "data", extra_env={"AIHARNESS_KNOWLEDGE__DEMO_INGEST": "off"}
+    )
     yield platform
     platform.stop()
 

@@ -85,7 +85,7 @@ def test_ingest_and_search_through_a_running_platform(
     runner: CliRunner, docs: Path, tmp_path: Path
 ) -> None:
     platform = start_platform(
-        tmp_path / "server" / "data", extra_env={"AIHARNESS_DEMO_INGEST": "off"}
+        tmp_path / "server" / "data", extra_env={"AIHARNESS_KNOWLEDGE__DEMO_INGEST": "off"}
     )
     try:
         url = ["--url", platform.base_url]
