@@ -187,3 +187,25 @@ def test_cross_language_weights_lean_on_vectors_only_across_languages() -> None:
     # Already vector-led: never raised.
     low = {"keyword": 0.05, "vector": 0.95}
     assert cross_language_weights(low, "latin", ["hangul"]) == low
+
+
+def test_a_mode_that_cannot_judge_a_document_has_no_say_on_it() -> None:
+    # "k" is a Korean passage for an English question: BM25 could not match it, the vector
+    # side ranks it first. Counted as a keyword miss, the English passages that share a word
+    # with the question win; with the keyword side abstaining, the vector side decides.
+    keyword = [("e1", 9.0), ("e2", 7.0)]
+    vector = [("k", 0.90), ("e1", 0.80), ("e2", 0.70), ("e3", 0.60)]
+    weights = {"keyword": 0.5, "vector": 0.5}
+    plain = fuse({"keyword": keyword, "vector": vector}, "zscore", weights)
+    assert plain[0][0] == "e1"
+    fair = dict(
+        fuse({"keyword": keyword, "vector": vector}, "zscore", weights, abstain={"keyword": {"k"}})
+    )
+    assert max(fair, key=lambda d: fair[d]) == "k"
+    # Its score is the vector side's alone, carrying the total weight.
+    z_vector = dict(fuse({"vector": vector}, "zscore", {"vector": 1.0}))
+    assert fair["k"] == pytest.approx(z_vector["k"])
+    # Everyone else is scored as before.
+    assert {d: s for d, s in fair.items() if d != "k"} == pytest.approx(
+        {d: s for d, s in plain if d != "k"}
+    )

@@ -217,3 +217,43 @@ def test_the_bridge_ranks_questions_across_languages_and_leaves_one_language_alo
     for name, score in bridged[english]:
         if name in plain_scores:
             assert score == pytest.approx(plain_scores[name], abs=1e-4)
+
+
+# Questions whose answer is in the other language's manual, and a control in each language.
+BILINGUAL_QUESTIONS = {
+    "lockout tagout steps": "loto-procedure-ko.md",
+    "confined space gas test": "confined-space-entry-procedure.txt",
+    "냉각탑 레지오넬라 관리": "cooling-tower-ct1-water-treatment.txt",
+    "압축기 오일 캐리오버 원인": "air-compressor-troubleshooting.md",
+    "mechanical seal setting dimension": "pump-p101-maintenance-manual.md",
+    "벨트 이음 작업 순서": "conveyor-belt-splicing-procedure.md",
+    "motor insulation resistance test": "motor-insulation-resistance-test.md",
+    "열교환기 세척 절차": "heat-exchanger-hx201-cleaning.txt",
+}
+
+
+@pytest.mark.slow
+def test_a_collection_in_both_languages_answers_questions_in_either(tmp_path: Path) -> None:
+    """The sample manuals, Korean and English, in one collection: multilingual-e5-small scores
+    a question's own language higher, so the manuals in the question's language took the top
+    ranks whatever they said (issue 13: "lockout tagout steps" missed the Korean LOTO
+    procedure; 6 of these 8 questions missed their manual in the top 3)."""
+    from aiharness.app import create_app
+    from tests.fixtures.jobs import drain_jobs
+
+    app = create_app(kb_fixtures.kb_settings_for(tmp_path))
+    with TestClient(app) as client:
+        client.post("/api/collections", json={"name": "plant"})
+        files = [("files", (p.name, p.read_bytes())) for p in sorted(SAMPLE_DOCS.iterdir())]
+        client.post("/api/collections/plant/documents", files=files)
+        drain_jobs(app.state.platform)
+        top3 = {}
+        for question in BILINGUAL_QUESTIONS:
+            params: dict[str, Any] = {"q": question, "k": 3, "collection": "plant"}
+            hits = client.get("/api/rag/search", params={**params, "per_document": True}).json()
+            top3[question] = [h["file_name"] for h in hits]
+    for question, manual in BILINGUAL_QUESTIONS.items():
+        assert manual in top3[question], (question, top3[question])
+        if question != "냉각탑 레지오넬라 관리":
+            # The Q1 inspection log's Korean row on the tower's Legionella test may come first.
+            assert top3[question][0] == manual, (question, top3[question])

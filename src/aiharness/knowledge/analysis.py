@@ -14,6 +14,8 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from aiharness.knowledge.kiwi import get_kiwi
 
 
@@ -241,14 +243,17 @@ def text_script(text: str) -> Script | None:
 
     Korean passages quote English names and codes, English ones rarely Hangul: the majority of
     letters tells which language a question or a passage is in well enough to notice that a
-    question and the passages that answer it are in different languages.
+    question and the passages that answer it are in different languages. Counted with numpy
+    over the code points: search asks this of every candidate passage of a bilingual collection.
     """
-    hangul = latin = 0
-    for ch in text:
-        if "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e":
-            hangul += 1
-        elif ch.isascii() and ch.isalpha():
-            latin += 1
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    hangul = int(
+        np.count_nonzero(
+            ((points >= 0xAC00) & (points <= 0xD7A3)) | ((points >= 0x3131) & (points <= 0x318E))
+        )
+    )
+    folded = points | 0x20  # ASCII upper case onto lower case; nothing else lands in a-z
+    latin = int(np.count_nonzero((folded >= 0x61) & (folded <= 0x7A)))
     if not hangul and not latin:
         return None
     # A Hangul syllable carries about three Latin letters' worth of text.

@@ -12,7 +12,7 @@ so the more confident mode leads on that query. Defaults come from
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from statistics import fmean, pstdev
 from typing import Literal
 
@@ -49,15 +49,16 @@ DEFAULT_CANDIDATES = 100
 # (``cross_language_weights``): BM25 then matches only names and codes the two share, and the
 # multilingual vector side carries the search. Chosen with benchmarks/bench_cross_lingual.py.
 CROSS_LANGUAGE_KEYWORD_WEIGHT = 0.1
-# How many of the vector side's top passages decide the language of the answers: its best one
-# (in a collection of both languages, a runner-up in the other language says little).
-LANGUAGE_SAMPLE = 1
-
-
 # The bridge model's share of the vector score when the question and the passages are in
 # different languages (``embedders.bridge``): 0.15 on msmarco-ko in both directions (English
 # questions over Korean passages and the reverse), chosen with benchmarks/bench_cross_lingual.py.
 CROSS_LANGUAGE_BRIDGE_WEIGHT = 0.15
+# Added to the vector score of a passage in another language than the question when the
+# candidates hold both languages. The main model scores a question and a passage written in one
+# language higher than the same pair across two (multilingual-e5-small: about 0.06 cosine), so
+# in a bilingual collection the question's own language took the top ranks whatever they said.
+# 0.05-0.07 are equally good on a bilingual msmarco-ko corpus (bench_cross_lingual.py, "mix").
+CROSS_LANGUAGE_SCORE_OFFSET = 0.06
 
 
 def is_cross_language(query_script: str | None, passage_scripts: Sequence[str | None]) -> bool:
@@ -110,6 +111,7 @@ def fuse(
     rrf_k: float = DEFAULT_RRF_K,
     adapt_power: float = DEFAULT_ADAPT_POWER,
     complete: Mapping[str, int] | None = None,
+    abstain: Mapping[str, Collection[str]] | None = None,
 ) -> list[tuple[str, float]]:
     """One ranking of ``(id, fused score)``, best first, at most ``k`` long (``None``: all).
 
@@ -120,6 +122,10 @@ def fuse(
     gives a chunk without any query term) to the length its list was asked for. A shorter list
     is then z-scored as if padded with zeros to that length: n scores alone reach a z of at most
     sqrt(n - 1), so the only exact match of a rare term got z = 0 (issue 14).
+
+    ``abstain`` maps a mode to ids it cannot judge (the keyword side cannot match a passage in
+    another language than the question): such an id is scored by the other modes alone, their
+    weights scaled up to the same total, instead of counting the blind mode's floor against it.
     """
     if method not in METHODS:
         raise FusionError(f"unknown fusion method {method!r}; choose one of {', '.join(METHODS)}")
@@ -148,10 +154,14 @@ def fuse(
     used = {mode: weights.get(mode, 1.0) for mode in normalised}
     if method == "zscore-adaptive":
         used = _adapt(used, normalised, adapt_power)
-    fused = {
-        doc: sum(used[mode] * values.get(doc, floors[mode]) for mode, values in normalised.items())
-        for doc in order
-    }
+    blind = {mode: set(ids) for mode, ids in (abstain or {}).items() if mode in normalised}
+    total = sum(used.values())
+    fused = {}
+    for doc in order:
+        voting = [m for m in normalised if doc not in blind.get(m, ())] or list(normalised)
+        weight = sum(used[m] for m in voting)
+        scale = total / weight if weight > 0 else 0.0
+        fused[doc] = scale * sum(used[m] * normalised[m].get(doc, floors[m]) for m in voting)
     ranking = sorted(fused.items(), key=lambda item: (-item[1], order[item[0]]))
     return ranking if k is None else ranking[:k]
 

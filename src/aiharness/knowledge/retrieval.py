@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
@@ -22,18 +22,18 @@ from sqlalchemy.orm import Session
 
 from aiharness.errors import Conflict, Invalid, Unavailable
 from aiharness.knowledge import service
-from aiharness.knowledge.analysis import get_analyzer, text_script
+from aiharness.knowledge.analysis import Script, get_analyzer, text_script
 from aiharness.knowledge.embedders import Embedder, EmbedderError
 from aiharness.knowledge.embedders.bridge import has_bridge, query_vector
 from aiharness.knowledge.fusion import (
     CROSS_LANGUAGE_BRIDGE_WEIGHT,
+    CROSS_LANGUAGE_SCORE_OFFSET,
     DEFAULT_CANDIDATES,
-    LANGUAGE_SAMPLE,
     cross_language_weights,
     fuse,
-    is_cross_language,
     query_length_weights,
 )
+from aiharness.knowledge.languages import collection_scripts
 from aiharness.knowledge.models import Chunk, Collection
 from aiharness.knowledge.schemas import SearchHit, SearchMode
 from aiharness.knowledge.settings import SearchSettings
@@ -216,7 +216,7 @@ def search(
     )
     keyword_job: Future[list[ScoredChunk]] | None = None
     rankings: dict[str, list[ScoredChunk]] = {}
-    similarities: dict[int, float] = {}
+    vector_side = VectorSide([], {})
     try:
         if mode == "hybrid" and concurrent:
             # Each store call checks out its own pooled connection, so the thread shares none.
@@ -233,17 +233,22 @@ def search(
                     f"the embedding model is unavailable: {exc}", code="embedder_unavailable"
                 ) from None
             ids = _vector_collections(collections, model, collection)
-            vector_hits, similarities = _vector_side(
+            vector_side = _vector_side(
                 store,
                 model,
                 text,
                 candidates,
                 SearchFilters(collection_ids=ids, document_ids=document_ids, metadata=metadata),
+                (
+                    collection_scripts(session, [c for c in collections if c.id in ids])
+                    if has_bridge(model)
+                    else frozenset()
+                ),
             )
             if keyword_job is not None:
                 # Keyword first: fusion breaks ties in mode order, as the sequential path does.
                 rankings["keyword"] = keyword_job.result()
-            rankings["vector"] = vector_hits
+            rankings["vector"] = vector_side.hits
     except StoreError as exc:
         raise Invalid(str(exc), code="invalid_search") from None
     finally:
@@ -255,15 +260,20 @@ def search(
             {m: [(str(h.chunk_id), h.score) for h in hits] for m, hits in rankings.items()},
             method=settings.fusion,
             weights=_language_weights(
-                store,
                 text,
-                rankings,
+                vector_side,
                 hybrid_weights(settings, len({t for terms, _ in groups for t in terms})),
             ),
             k=wanted,
             # The keyword side returns every match up to ``candidates``: a shorter list means
             # the rest scored 0 (see fuse's ``complete``).
             complete={"keyword": candidates},
+            # It cannot match a passage in another language than the question: where it did
+            # not, it has no say (see fuse's ``abstain``).
+            abstain={
+                "keyword": vector_side.other_language
+                - {str(h.chunk_id) for h in rankings.get("keyword", [])}
+            },
         )
         ranked = [(int(cid), score) for cid, score in fused]
     else:
@@ -278,7 +288,7 @@ def search(
     # in absolute terms (the assistant's "is anything relevant?" check relies on it).
     sides = {side: {h.chunk_id: h.score for h in hits} for side, hits in rankings.items() if hits}
     if "vector" in sides:
-        sides["vector"] = similarities
+        sides["vector"] = vector_side.similarities
     results = [
         SearchHit(
             chunk_id=c.chunk_id,
@@ -312,26 +322,65 @@ def _with_side_scores(
     return out
 
 
-def _vector_side(
-    store: KnowledgeStore, model: Embedder, text: str, k: int, filters: SearchFilters
-) -> tuple[list[ScoredChunk], dict[int, float]]:
-    """The vector side's ranking and each hit's cosine similarity under the main model.
+@dataclass
+class VectorSide:
+    """The vector side's ranking, each hit's cosine similarity under the main model, and the
+    hits (as fusion ids) in another language than the question."""
 
-    With a cross-language bridge (``embedders.bridge``) the main model ranks first; when its
-    best passage is in another script than the question, the bridge is weighed in and ranks
-    again. The similarities stay the main model's (the assistant's relevance rule is calibrated
-    on them); a passage that only the second ranking found gets the first ranking's lowest
+    hits: list[ScoredChunk]
+    similarities: dict[int, float]
+    other_language: set[str] = field(default_factory=set)
+    top_script: Script | None = None
+
+
+def _vector_side(
+    store: KnowledgeStore,
+    model: Embedder,
+    text: str,
+    k: int,
+    filters: SearchFilters,
+    collection_scripts: frozenset[Script],
+) -> VectorSide:
+    """The main model's ranking, unless the collections hold passages in another language than
+    the question (``collection_scripts``, or the best candidate's): then the cross-language
+    bridge (``embedders.bridge``) is weighed in and ranks again, and the passages in the other
+    language get back the main model's same-language advantage (``CROSS_LANGUAGE_SCORE_OFFSET``).
+
+    The similarities stay the main model's (the assistant's relevance rule is calibrated on
+    them); a passage that only the second ranking found gets the first ranking's lowest
     similarity, which it did not reach.
     """
     vector, scale = query_vector(model, text)
     hits = _scaled(store.vector_search(vector=vector, k=k, filters=filters), scale)
     similarities = {h.chunk_id: h.score for h in hits}
-    if not hits or not has_bridge(model) or not _across_languages(store, text, hits):
-        return hits, similarities
+    wanted = text_script(text)
+    if not hits or wanted is None or not has_bridge(model):
+        return VectorSide(hits, similarities)
+    scripts = _scripts(store, [hits[0].chunk_id])
+    present = collection_scripts | {s for s in scripts.values() if s is not None}
+    if present <= {wanted}:
+        # One language: the main model alone, exactly its own ranking.
+        return VectorSide(hits, similarities, top_script=scripts.get(hits[0].chunk_id))
     vector, scale = query_vector(model, text, CROSS_LANGUAGE_BRIDGE_WEIGHT)
-    bridged = _scaled(store.vector_search(vector=vector, k=k, filters=filters), scale)
+    # Twice the candidates: the offset lifts passages of the other language from further down.
+    found = store.vector_search(vector=vector, k=min(2 * k, MAX_CANDIDATES), filters=filters)
+    bridged = _scaled(found, scale)
+    scripts.update(_scripts(store, [h.chunk_id for h in bridged if h.chunk_id not in scripts]))
+    other = {cid for cid, s in scripts.items() if s is not None and s != wanted}
+    ranked = sorted(
+        (
+            replace(h, score=h.score + CROSS_LANGUAGE_SCORE_OFFSET) if h.chunk_id in other else h
+            for h in bridged
+        ),
+        key=lambda h: -h.score,
+    )[:k]
     floor = min(similarities.values())
-    return bridged, {h.chunk_id: similarities.get(h.chunk_id, floor) for h in bridged}
+    return VectorSide(
+        ranked,
+        {h.chunk_id: similarities.get(h.chunk_id, floor) for h in ranked},
+        {str(h.chunk_id) for h in ranked if h.chunk_id in other},
+        scripts.get(ranked[0].chunk_id) if ranked else None,
+    )
 
 
 def _scaled(hits: Sequence[ScoredChunk], scale: float) -> list[ScoredChunk]:
@@ -340,30 +389,25 @@ def _scaled(hits: Sequence[ScoredChunk], scale: float) -> list[ScoredChunk]:
     return [replace(h, score=h.score * scale) for h in hits]
 
 
-def _across_languages(store: KnowledgeStore, query: str, hits: Sequence[ScoredChunk]) -> bool:
-    """Whether most of the top hits are in another script than the query."""
-    sample = [h.chunk_id for h in hits[:LANGUAGE_SAMPLE]]
-    scripts = [text_script(c.text) for c in store.get_chunks(sample)]
-    return is_cross_language(text_script(query), scripts)
+def _scripts(store: KnowledgeStore, chunk_ids: Sequence[int]) -> dict[int, Script | None]:
+    """Each chunk's script (``analysis.text_script``)."""
+    if not chunk_ids:
+        return {}
+    return {c.chunk_id: text_script(c.text) for c in store.get_chunks(list(chunk_ids))}
 
 
 def _language_weights(
-    store: KnowledgeStore,
-    query: str,
-    rankings: Mapping[str, Sequence[ScoredChunk]],
-    weights: dict[str, float],
+    query: str, vector_side: VectorSide, weights: dict[str, float]
 ) -> dict[str, float]:
-    """Lean on the multilingual vector side when the passages it puts first are in another
+    """Lean on the multilingual vector side when the passage it puts first is in another
     language than the question (an English question over Korean manuals, or the reverse).
 
     The keyword side cannot tell: across languages it matches only what the two share (names,
     codes, an English word in a Korean text) and so mostly passages in the question's language.
     """
-    sample = [h.chunk_id for h in rankings.get("vector", [])[:LANGUAGE_SAMPLE]]
-    if not sample:
+    if not vector_side.hits:
         return weights
-    scripts = [text_script(c.text) for c in store.get_chunks(sample)]
-    return cross_language_weights(weights, text_script(query), scripts)
+    return cross_language_weights(weights, text_script(query), [vector_side.top_script])
 
 
 def best_per_document(

