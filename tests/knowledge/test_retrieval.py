@@ -239,6 +239,8 @@ def test_a_collection_in_both_languages_answers_questions_in_either(tmp_path: Pa
     ranks whatever they said (issue 13: "lockout tagout steps" missed the Korean LOTO
     procedure; 6 of these 8 questions missed their manual in the top 3)."""
     from aiharness.app import create_app
+    from aiharness.knowledge import public as knowledge
+    from aiharness.knowledge.runtime import KnowledgeRuntime
     from tests.fixtures.jobs import drain_jobs
 
     app = create_app(kb_fixtures.kb_settings_for(tmp_path))
@@ -252,6 +254,19 @@ def test_a_collection_in_both_languages_answers_questions_in_either(tmp_path: Pa
             params: dict[str, Any] = {"q": question, "k": 3, "collection": "plant"}
             hits = client.get("/api/rag/search", params={**params, "per_document": True}).json()
             top3[question] = [h["file_name"] for h in hits]
+        # The assistant keeps the ranking its refusal rule was calibrated on (bilingual=False).
+        platform = app.state.platform
+        with platform.unit_of_work() as session:
+            plain = knowledge.search(
+                platform.get(KnowledgeRuntime),
+                session=session,
+                query="lockout tagout steps",
+                k=3,
+                collection="plant",
+                per_document=True,
+                bilingual=False,
+            )
+        assert "loto-procedure-ko.md" not in [h.file_name for h in plain]
     for question, manual in BILINGUAL_QUESTIONS.items():
         assert manual in top3[question], (question, top3[question])
         if question != "냉각탑 레지오넬라 관리":

@@ -38,6 +38,7 @@ def search(
     collection: str | None = None,
     per_document: bool = False,
     collections: frozenset[str] | None = None,
+    bilingual: bool = True,
 ) -> list[SearchHit]:
     """The ``k`` best passages for ``query`` in one collection (or all of them).
 
@@ -45,6 +46,8 @@ def search(
     citing sources gets ``k`` different documents instead of neighbouring chunks of one).
     ``collections``: the caller's allow-list (``principal.collections``; None = all): nothing
     outside it is searched, and a named collection outside it is "not found".
+    ``bilingual=False``: the rules for collections of both languages stay off (see
+    ``retrieval.search``).
     """
     return runtime.search(
         session=session,
@@ -54,6 +57,7 @@ def search(
         collection=collection,
         per_document=per_document,
         allowed=collections,
+        bilingual=bilingual,
     )
 
 

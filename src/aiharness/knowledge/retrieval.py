@@ -181,13 +181,16 @@ def search(
     concurrent: bool = True,
     per_document: bool = False,
     allowed: service.Allowed = None,
+    bilingual: bool = True,
 ) -> list[SearchHit]:
     """The ``k`` best passages for ``query``; ``embedder`` is only called when vectors are used.
 
     ``per_document=True`` keeps only the best passage of each document (``k`` documents):
     overlapping chunks of one document otherwise take several of the ``k`` slots.
     ``concurrent=False`` runs a hybrid search's two sides one after the other (same results;
-    the latency benchmark's baseline).
+    the latency benchmark's baseline). ``bilingual=False`` leaves the collections' languages
+    unsampled: whether the question is in another language than the passages is then told by
+    the best candidate alone, as before collections of both languages had their own rules.
     """
     text = query.strip()
     if not text:
@@ -241,7 +244,7 @@ def search(
                 SearchFilters(collection_ids=ids, document_ids=document_ids, metadata=metadata),
                 (
                     collection_scripts(session, [c for c in collections if c.id in ids])
-                    if has_bridge(model)
+                    if bilingual and has_bridge(model)
                     else frozenset()
                 ),
             )

@@ -140,6 +140,7 @@ class KnowledgeRuntime:
         collection: str | None,
         per_document: bool = False,
         allowed: frozenset[str] | None = None,
+        bilingual: bool = True,
     ) -> list[SearchHit]:
         """Search with this runtime's store, embedder and reranker (API, UI and CLI alike)."""
         from aiharness.knowledge import retrieval
@@ -156,6 +157,7 @@ class KnowledgeRuntime:
             reranker=self.reranker,
             per_document=per_document,
             allowed=allowed,
+            bilingual=bilingual,
         )
 
     def warm_up(self) -> None:
