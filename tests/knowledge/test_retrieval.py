@@ -197,9 +197,21 @@ def test_the_bridge_ranks_questions_across_languages_and_leaves_one_language_alo
         return real_query_vector(embedder, text, weight)
 
     monkeypatch.setattr(retrieval, "query_vector", recording)
+    fused_weights: list[dict[str, float]] = []
+    real_fuse = fusion.fuse
+
+    def recording_fuse(*args: Any, **kwargs: Any) -> Any:
+        fused_weights.append(dict(kwargs["weights"]))
+        return real_fuse(*args, **kwargs)
+
+    monkeypatch.setattr(retrieval, "fuse", recording_fuse)
     english, korean = "pump mechanical seal leak", "펌프 베어링 교체 주기"
     plain = _search_korean_manuals(tmp_path, "none", [english, korean])
     assert weights == [0.0, 0.0], "without a bridge every question ranks once"
+    # Without a bridge too, the English question over Korean manuals leans on the vectors.
+    across, within = fused_weights
+    assert across["keyword"] == pytest.approx(fusion.CROSS_LANGUAGE_KEYWORD_WEIGHT)
+    assert within["keyword"] > fusion.CROSS_LANGUAGE_KEYWORD_WEIGHT
     weights.clear()
     bridged = _search_korean_manuals(tmp_path, "use-multilingual-v3", [english, korean])
     # The English question ranked twice: the main model, then with the bridge weighed in.

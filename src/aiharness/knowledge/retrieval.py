@@ -190,7 +190,7 @@ def search(
     ``concurrent=False`` runs a hybrid search's two sides one after the other (same results;
     the latency benchmark's baseline). ``bilingual=False`` leaves the collections' languages
     unsampled: whether the question is in another language than the passages is then told by
-    the best candidate alone, as before collections of both languages had their own rules.
+    the best candidate alone (what the assistant's refusal rule was calibrated on).
     """
     text = query.strip()
     if not text:
@@ -357,13 +357,14 @@ def _vector_side(
     hits = _scaled(store.vector_search(vector=vector, k=k, filters=filters), scale)
     similarities = {h.chunk_id: h.score for h in hits}
     wanted = text_script(text)
-    if not hits or wanted is None or not has_bridge(model):
+    if not hits or wanted is None:
         return VectorSide(hits, similarities)
     scripts = _scripts(store, [hits[0].chunk_id])
-    present = collection_scripts | {s for s in scripts.values() if s is not None}
-    if present <= {wanted}:
-        # One language: the main model alone, exactly its own ranking.
-        return VectorSide(hits, similarities, top_script=scripts.get(hits[0].chunk_id))
+    top = scripts.get(hits[0].chunk_id)
+    present = collection_scripts | {top} - {None}
+    if not has_bridge(model) or present <= {wanted}:
+        # One language, or no bridge: the main model alone, exactly its own ranking.
+        return VectorSide(hits, similarities, top_script=top)
     vector, scale = query_vector(model, text, CROSS_LANGUAGE_BRIDGE_WEIGHT)
     # Twice the candidates: the offset lifts passages of the other language from further down.
     found = store.vector_search(vector=vector, k=min(2 * k, MAX_CANDIDATES), filters=filters)
