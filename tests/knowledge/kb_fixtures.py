@@ -59,6 +59,16 @@ def kb_client(kb_app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """An app on each store: embedded SQLite, and PostgreSQL + pgvector."""
+    database_url = None
+    if request.param == "postgresql":
+        database_url = request.getfixturevalue("pgvector_url")
+    with TestClient(create_app(kb_settings_for(tmp_path, database_url=database_url))) as client:
+        yield client
+
+
 @pytest.fixture
 def run_jobs(kb_app: FastAPI) -> Callable[[], list[str]]:
     return lambda: drain_jobs(kb_app.state.platform)

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from aiharness.app import create_app
 from aiharness.knowledge import languages
 from aiharness.knowledge.models import Collection
-from tests.knowledge.kb_fixtures import CONVEYOR_EN, PUMP_KO, drain_jobs, kb_settings_for
+from tests.knowledge import kb_fixtures
+from tests.knowledge.kb_fixtures import CONVEYOR_EN, PUMP_KO, drain_jobs
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
-    database_url = None
-    if request.param == "postgresql":
-        database_url = request.getfixturevalue("pgvector_url")
-    with TestClient(create_app(kb_settings_for(tmp_path, database_url=database_url))) as client:
-        yield client
+any_client = kb_fixtures.any_client
 
 
 def _scripts(client: TestClient, name: str) -> frozenset[str]:

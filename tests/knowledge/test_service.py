@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,13 @@ from aiharness.knowledge import service
 from aiharness.knowledge.schemas import ChunkingSettings, CollectionCreate
 from aiharness.knowledge.service import CollectionExistsError
 from aiharness.knowledge.sources import SourceFile
+from tests.knowledge import kb_fixtures
 from tests.knowledge.kb_fixtures import CONVEYOR_EN, PUMP_KO, drain_jobs, kb_settings_for
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
-    database_url = None
-    if request.param == "postgresql":
-        database_url = request.getfixturevalue("pgvector_url")
-    with TestClient(create_app(kb_settings_for(tmp_path, database_url=database_url))) as client:
-        yield client
+any_client = kb_fixtures.any_client
 
 
 def test_ingest_and_search_on_each_store(any_client: TestClient) -> None:
