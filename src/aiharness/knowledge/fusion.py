@@ -54,9 +54,10 @@ CROSS_LANGUAGE_KEYWORD_WEIGHT = 0.1
 # questions over Korean passages and the reverse), chosen with benchmarks/bench_cross_lingual.py.
 CROSS_LANGUAGE_BRIDGE_WEIGHT = 0.15
 # Added to the vector score of a passage in another language than the question when the
-# collection holds another language than the question's (``languages``). The main model scores a question and a passage written in one
-# language higher than the same pair across two (multilingual-e5-small: about 0.06 cosine), so
-# in a bilingual collection the question's own language took the top ranks whatever they said.
+# collection holds another language than the question's (``languages``). The main model scores
+# a question and a passage written in one language higher than the same pair across two
+# (multilingual-e5-small: about 0.06 cosine), so in a bilingual collection the question's own
+# language took the top ranks whatever they said.
 # 0.05-0.07 are equally good on a bilingual msmarco-ko corpus (bench_cross_lingual.py, "mix").
 CROSS_LANGUAGE_SCORE_OFFSET = 0.06
 
